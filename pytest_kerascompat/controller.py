@@ -1,0 +1,444 @@
+"""The sweep: every cell built, every worker watched, every square filled.
+
+A worker writes a line before each test starts, so when its process dies or hangs
+the controller knows which test did it, records that square as ``crashed`` or
+``timeout``, and starts a fresh worker for the tests that remain (much as
+pytest-xdist replaces a dead node).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import queue
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .environments import InstallError, ensure_environment, venv_python
+from .hints import find_change
+from .launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
+from .outcomes import classify
+from .planning import CellPlan
+from .processes import CommandTimeout, describe_exit, log_tail, start_logged, stop
+from .results import CellReport, CellStatus, Outcome, Result, write_text_atomically
+
+POLL_SECONDS = 0.05
+KILL_GRACE_SECONDS = 1.5
+IMPORT_LIMIT_SECONDS = 600.0
+
+Progress = Callable[[str, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """What every cell of one sweep shares."""
+
+    cache_dir: Path
+    run_dir: Path
+    mode: str
+    cwd: Path
+    user_args: tuple[str, ...] = ()
+    jobs: int = 1
+    timeout: float | None = None
+    rootdir: Path | None = None
+    inifile: Path | None = None
+
+    def timeout_for(self, plan: CellPlan) -> float:
+        return self.timeout or plan.spec.timeout
+
+    @property
+    def plan_file(self) -> Path:
+        return self.run_dir / "plan.json"
+
+
+@dataclasses.dataclass
+class CellRun:
+    """What the workers of one cell reported, across restarts."""
+
+    session: dict[str, Any] | None = None
+    import_error: dict[str, Any] | None = None
+    collected: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    finished: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
+    worker_failure: str | None = None
+    done: bool = False
+
+    def apply(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "session":
+            self.session = dict(event)
+        elif kind == "import_error":
+            self.import_error = dict(event)
+        elif kind == "collected":
+            for test in event.get("tests", []):
+                self.collected.setdefault(test["test"], dict(test))
+        elif kind == "finish":
+            self.finished[event["test"]] = dict(event)
+        elif kind == "done":
+            self.done = True
+
+    @property
+    def settled(self) -> set[str]:
+        return set(self.finished) | set(self.casualties)
+
+    @property
+    def remaining(self) -> list[str]:
+        return [test for test in self.collected if test not in self.settled]
+
+
+class EventReader:
+    """Reads the complete JSON lines a worker appended since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.partial = path, 0, b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(self.offset)
+                chunk = stream.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
+
+
+def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
+    data = {
+        "mode": settings.mode,
+        "cache_dir": str(settings.cache_dir),
+        "plans": [plan.to_dict() for plan in plans],
+    }
+    write_text_atomically(settings.plan_file, json.dumps(data, indent=2) + "\n")
+
+
+@dataclasses.dataclass(frozen=True)
+class CellProgress:
+    """A cell moved to a new stage."""
+
+    cell: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CellFinished:
+    """A cell has its report and every square."""
+
+    report: CellReport
+    results: list[Result]
+
+
+def run_sweep(
+    plans: Sequence[CellPlan], settings: SweepSettings
+) -> Iterator[CellProgress | CellFinished]:
+    """Run every cell, ``settings.jobs`` at a time, yielding progress and finished cells.
+
+    Cells run in threads (each one mostly waits on its subprocesses); every event is
+    yielded on the caller's thread, so pytest's hooks and terminal are only touched there.
+    """
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    write_plan_file(plans, settings)
+    cellpath = prepare_cellpath(settings.cache_dir)
+    messages: queue.Queue[CellProgress] = queue.Queue()
+
+    def progress(cell: str, message: str) -> None:
+        messages.put(CellProgress(cell, message))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
+        pending = {pool.submit(run_cell, plan, settings, cellpath, progress) for plan in plans}
+        try:
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                yield from drain(messages)
+                for future in done:
+                    yield CellFinished(*future.result())
+            yield from drain(messages)
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
+    while True:
+        try:
+            yield messages.get_nowait()
+        except queue.Empty:
+            return
+
+
+def run_cell(
+    plan: CellPlan, settings: SweepSettings, cellpath: Path, progress: Progress
+) -> tuple[CellReport, list[Result]]:
+    started = time.monotonic()
+    if plan.executable is None:
+        progress(plan.name, f"no interpreter: {plan.python_note}")
+        return base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), []
+    progress(plan.name, f"Python {plan.python}: building or reusing the environment")
+    try:
+        location, built = ensure_environment(
+            plan,
+            cache_dir=settings.cache_dir,
+            plan_file=settings.plan_file,
+            log=settings.run_dir / f"{plan.name}.install.log",
+            cwd=settings.cwd,
+        )
+    except (InstallError, CommandTimeout) as error:
+        detail = getattr(error, "detail", str(error))
+        log = settings.run_dir / f"{plan.name}.install.log"
+        progress(plan.name, "install-error")
+        return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
+    progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
+    run = run_workers(plan, settings, venv_python(location), cellpath, progress)
+    report, results = assemble(plan, run, settings, time.monotonic() - started)
+    progress(plan.name, f"done in {report.duration:.1f} s")
+    return report, results
+
+
+def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -> CellReport:
+    return CellReport(
+        name=plan.name,
+        python=plan.python,
+        executable=plan.executable,
+        tensorflow=plan.spec.tensorflow,
+        keras=plan.spec.keras,
+        backend=plan.spec.backend,
+        status=status,
+        detail=detail,
+        requirements=plan.requirements,
+        pins=plan.pins,
+        env=plan.env,
+        keras_module=plan.spec.keras_module,
+    )
+
+
+def run_workers(
+    plan: CellPlan, settings: SweepSettings, python: Path, cellpath: Path, progress: Progress
+) -> CellRun:
+    """Run workers until every collected test has a square, replacing dead ones."""
+    run = CellRun()
+    results = settings.run_dir / f"{plan.name}.jsonl"
+    results.unlink(missing_ok=True)
+    reader = EventReader(results)
+    timeout = settings.timeout_for(plan)
+    for attempt in range(1, 10_000):
+        call = worker_call(plan, settings, cellpath, results, run, attempt)
+        argv = worker_argv(python, plan, call)
+        process = start_logged(
+            argv,
+            env=worker_env(plan, cellpath),
+            cwd=settings.cwd,
+            log=settings.run_dir / f"{plan.name}.worker.log",
+        )
+        running, returncode, timed_out = watch(process, reader, run, timeout)
+        if run.done or run.import_error or running is None:
+            if not run.done and not run.import_error:
+                run.worker_failure = describe_exit(returncode)
+            return run
+        run.casualties[running] = casualty(plan, run, running, returncode, timed_out, call)
+        progress(plan.name, f"{running}: {run.casualties[running].outcome.value}")
+        if not run.remaining:
+            return run
+    return run
+
+
+def worker_call(
+    plan: CellPlan,
+    settings: SweepSettings,
+    cellpath: Path,
+    results: Path,
+    run: CellRun,
+    attempt: int,
+) -> WorkerCall:
+    skip_file = None
+    if run.settled:
+        skip_file = settings.run_dir / f"{plan.name}.skip"
+        skip_file.write_text("".join(f"{test}\n" for test in sorted(run.settled)))
+    return WorkerCall(
+        results=results,
+        mode=settings.mode,
+        cellpath=cellpath,
+        user_args=settings.user_args,
+        timeout=settings.timeout_for(plan),
+        skip_file=skip_file,
+        stack_file=settings.run_dir / f"{plan.name}.stack.{attempt}.txt",
+        rootdir=settings.rootdir,
+        inifile=settings.inifile,
+    )
+
+
+def watch(
+    process: Any, reader: EventReader, run: CellRun, timeout: float
+) -> tuple[str | None, int | None, bool]:
+    """Follow a worker until it exits or overruns; return the test it died in, if any."""
+    running: str | None = None
+    since = time.monotonic()
+    try:
+        while True:
+            for event in reader.read():
+                run.apply(event)
+                if event.get("event") == "start":
+                    running, since = event["test"], time.monotonic()
+                elif event.get("event") in ("finish", "session"):
+                    running, since = None, time.monotonic()
+            returncode = process.poll()
+            if returncode is not None:
+                for event in reader.read():
+                    run.apply(event)
+                    if event.get("event") == "finish" and event.get("test") == running:
+                        running = None
+                return running, returncode, False
+            if overran(run, running, since, timeout):
+                stop(process)
+                return running, process.returncode, True
+            time.sleep(POLL_SECONDS)
+    except BaseException:
+        stop(process)
+        raise
+
+
+def overran(run: CellRun, running: str | None, since: float, timeout: float) -> bool:
+    elapsed = time.monotonic() - since
+    if running is not None:
+        return elapsed > timeout + KILL_GRACE_SECONDS
+    return run.session is None and elapsed > max(timeout, IMPORT_LIMIT_SECONDS)
+
+
+def casualty(
+    plan: CellPlan,
+    run: CellRun,
+    test: str,
+    returncode: int | None,
+    timed_out: bool,
+    call: WorkerCall,
+) -> Result:
+    info = run.collected.get(test, {})
+    api, probe = info.get("api"), bool(info.get("probe"))
+    if timed_out:
+        stack = read_stack(call.stack_file)
+        where = f"; stuck in {innermost_frame(stack)}" if stack else ""
+        return Result(
+            cell=plan.name, test=test, api=api, probe=probe, outcome=Outcome.TIMEOUT,
+            message=f"ran past the {call.timeout:g} s limit{where}", detail=stack or None,
+            duration=call.timeout,
+        )  # fmt: skip
+    return Result(
+        cell=plan.name, test=test, api=api, probe=probe, outcome=Outcome.CRASHED,
+        message=f"the interpreter died: {describe_exit(returncode)}",
+    )  # fmt: skip
+
+
+def read_stack(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def innermost_frame(stack: str) -> str:
+    """The first frame of the last thread faulthandler dumped (the main thread)."""
+    blocks = [block for block in stack.split("\n\n") if block.strip()]
+    for line in blocks[-1].splitlines() if blocks else ():
+        line = line.strip()
+        if line.startswith("File "):
+            return line
+    return "an unknown place"
+
+
+def assemble(
+    plan: CellPlan, run: CellRun, settings: SweepSettings, duration: float
+) -> tuple[CellReport, list[Result]]:
+    report = dataclasses.replace(
+        base_report(plan, *cell_status(plan, run, settings)), duration=round(duration, 2)
+    )
+    if run.session:
+        report = dataclasses.replace(
+            report,
+            python=run.session.get("python") or report.python,
+            tensorflow=run.session.get("tensorflow"),
+            keras=run.session.get("keras"),
+            keras_module=run.session.get("keras_module") or report.keras_module,
+            backend=run.session.get("backend") or report.backend,
+        )
+    versions = installed_versions(run)
+    results = [square(plan, run, test, versions) for test in run.collected]
+    return report, results
+
+
+def cell_status(
+    plan: CellPlan, run: CellRun, settings: SweepSettings
+) -> tuple[CellStatus, str | None]:
+    log = settings.run_dir / f"{plan.name}.worker.log"
+    if run.import_error:
+        error = run.import_error
+        text = f"{error.get('exc_type')}: {error.get('message')}"
+        change = find_change(texts=[text, error.get("traceback")])
+        hint = f"\nhint: {change.hint}" if change else ""
+        return CellStatus.IMPORT_ERROR, f"importing {error.get('module')}: {text}{hint}\nlog: {log}"
+    if run.session is None:
+        tail = log_tail(log, 6)
+        return CellStatus.IMPORT_ERROR, (
+            f"the worker died before TensorFlow/Keras finished importing "
+            f"({run.worker_failure or 'no session started'})\n{tail}\nlog: {log}"
+        )
+    if run.worker_failure and run.remaining:
+        return CellStatus.OK, f"the worker stopped early ({run.worker_failure}); log: {log}"
+    return CellStatus.OK, None
+
+
+def installed_versions(run: CellRun) -> dict[str, str | None]:
+    session = run.session or {}
+    return {
+        "tensorflow": session.get("tensorflow"),
+        "keras": session.get("keras"),
+        "python": session.get("python"),
+    }
+
+
+def square(plan: CellPlan, run: CellRun, test: str, versions: Mapping[str, str | None]) -> Result:
+    info = run.collected[test]
+    if test in run.casualties:
+        return run.casualties[test]
+    finish = run.finished.get(test)
+    if finish is None:
+        return Result(
+            cell=plan.name, test=test, api=info.get("api"), probe=bool(info.get("probe")),
+            outcome=Outcome.ERROR, message=f"not run: the worker stopped ({run.worker_failure})",
+        )  # fmt: skip
+    verdict = classify({**info, **finish}, versions)
+    return Result(
+        cell=plan.name,
+        test=test,
+        api=finish.get("api") or info.get("api"),
+        probe=bool(info.get("probe")),
+        outcome=verdict.outcome,
+        message=verdict.message,
+        exc_type=verdict.exc_type,
+        hint=verdict.hint,
+        duration=finish.get("duration"),
+    )
+
+
+def default_jobs() -> int:
+    """One cell per core, but no more than memory allows (a TensorFlow worker needs ~3 GB)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        memory_gb = 8.0
+    return max(1, min(cpus or 1, int(memory_gb // 3)))

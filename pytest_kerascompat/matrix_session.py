@@ -1,0 +1,193 @@
+"""The pytest side of a sweep: no local collection, one report per square, one table.
+
+Registered on the plugin manager like pytest-xdist's ``DSession``: it takes over
+collection and the test loop, forwards every square to pytest as a test report (so
+``-v``, the summary line and the exit status work as usual), and renders the table
+in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .controller import CellFinished, CellProgress, SweepSettings, default_jobs, run_sweep
+from .environments import default_cache_dir
+from .index import PackageIndex
+from .matrix import Matrix, MatrixError, load_matrix
+from .options import Settings
+from .planning import CellPlan, PlanOptions, plan_matrix
+from .report.terminal import write_table
+from .results import CellReport, Outcome, Report, Result
+
+PLUGIN_NAME = "kerascompat-matrix"
+STATUS_WORDS = {
+    Outcome.DEPRECATED: ("deprecated", "D", "DEPRECATED", {"yellow": True}),
+    Outcome.REMOVED: ("removed", "R", "REMOVED", {"red": True}),
+    Outcome.TIMEOUT: ("timeout", "T", "TIMEOUT", {"red": True}),
+    Outcome.CRASHED: ("crashed", "C", "CRASHED", {"red": True}),
+}
+PYTEST_OUTCOME = {
+    Outcome.PASSED: "passed",
+    Outcome.DEPRECATED: "passed",
+    Outcome.XPASSED: "passed",
+    Outcome.SKIPPED: "skipped",
+    Outcome.XFAILED: "skipped",
+}
+
+
+def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
+    """Validate the matrix now, so a mistake is a usage error before anything runs."""
+    try:
+        matrix = load_matrix(settings.matrix_file)
+        if settings.cells:
+            matrix = matrix.select(settings.cells)
+    except MatrixError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(MatrixSession(config, settings, matrix), PLUGIN_NAME)
+
+
+class MatrixSession:
+    def __init__(self, config: pytest.Config, settings: Settings, matrix: Matrix) -> None:
+        self.config, self.settings, self.matrix = config, settings, matrix
+        self.cache_dir = settings.cache_dir or default_cache_dir()
+        self.jobs = settings.jobs or default_jobs()
+        self.report = Report()
+        self.started = time.monotonic()
+
+    @property
+    def mode(self) -> str:
+        explicit_args = bool(self.config.invocation_params.args) and any(
+            not str(arg).startswith("-") for arg in self.config.invocation_params.args
+        )
+        if self.settings.probes:
+            return "both" if explicit_args else "probes"
+        return "user"
+
+    def header(self) -> str:
+        return (
+            f"kerascompat: {self.matrix.path} ({len(self.matrix.cells)} cells), "
+            f"{self.jobs} at a time, environments in {self.cache_dir}"
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        """Tests are collected inside each cell, where their imports work."""
+        return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        plans = self.plan()
+        for event in run_sweep(plans, self.sweep_settings()):
+            if isinstance(event, CellProgress):
+                self.write_progress(event.cell, event.message)
+            elif isinstance(event, CellFinished):
+                self.record(event.report, event.results)
+        order = {plan.name: position for position, plan in enumerate(plans)}
+        self.report.cells.sort(key=lambda cell: order[cell.name])
+        self.report.write_json(self.settings.report_json)
+        session.testscollected = len(self.report.results)
+        session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
+        return True
+
+    def plan(self) -> list[CellPlan]:
+        self.write_progress("matrix", "finding interpreters and resolving cells")
+        return plan_matrix(
+            self.matrix,
+            PlanOptions(probes=self.settings.probes, pins=self.settings.pins),
+            index=PackageIndex(self.cache_dir),
+        )
+
+    def sweep_settings(self) -> SweepSettings:
+        rootdir = Path(self.config.rootpath)
+        run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        return SweepSettings(
+            cache_dir=self.cache_dir,
+            run_dir=rootdir / ".kerascompat" / "runs" / run_id,
+            mode=self.mode,
+            cwd=Path(self.config.invocation_params.dir),
+            user_args=forwarded_args(self.config),
+            jobs=self.jobs,
+            timeout=self.settings.timeout,
+            rootdir=rootdir,
+            inifile=Path(self.config.inipath) if self.config.inipath else None,
+        )
+
+    def write_progress(self, cell: str, message: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"[{cell}] {message}")
+
+    def record(self, cell: CellReport, results: list[Result]) -> None:
+        self.report.cells.append(cell)
+        self.report.results.extend(results)
+        for result in results:
+            report = test_report(result)
+            self.config.hook.pytest_runtest_logreport(report=report)
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, Any] | None:
+        outcome = getattr(report, "kerascompat_outcome", None)
+        if outcome is None or Outcome(outcome) not in STATUS_WORDS:
+            return None
+        category, letter, word, markup = STATUS_WORDS[Outcome(outcome)]
+        return category, letter, (word, markup)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        write_table(terminalreporter, self.report)
+        terminalreporter.write_line(f"JSON report: {self.settings.report_json}")
+
+
+def forwarded_args(config: pytest.Config) -> tuple[str, ...]:
+    """What selects tests in a cell: the paths given and the selection options."""
+    args: list[str] = [str(arg) for arg in config.args] if config.invocation_params.args else []
+    option = config.option
+    if option.keyword:
+        args += ["-k", option.keyword]
+    if option.markexpr:
+        args += ["-m", option.markexpr]
+    for nodeid in option.deselect or ():
+        args += ["--deselect", nodeid]
+    for path in option.ignore or ():
+        args += ["--ignore", str(path)]
+    return tuple(args)
+
+
+def test_report(result: Result) -> pytest.TestReport:
+    """A square as pytest sees a test: ``test[cell]``, with our outcome attached."""
+    path, _, name = result.test.partition("::")
+    failing = result.outcome.is_breaking and not result.probe
+    outcome = PYTEST_OUTCOME.get(result.outcome, "failed" if failing else "passed")
+    longrepr: Any = None
+    if outcome == "failed":
+        longrepr = "\n".join(
+            part for part in (f"[{result.cell}] {result.outcome.value}: {describe(result)}",
+                              f"hint: {result.hint}" if result.hint else None) if part
+        )  # fmt: skip
+    elif outcome == "skipped":
+        longrepr = (path, 0, f"{result.outcome.value}: {result.message or ''}")
+    report = pytest.TestReport(
+        nodeid=f"{result.test}[{result.cell}]",
+        location=(path, None, f"{name or path}[{result.cell}]"),
+        keywords={},
+        outcome=outcome,  # type: ignore[arg-type]
+        longrepr=longrepr,
+        when="call",
+        duration=result.duration or 0.0,
+        kerascompat_outcome=result.outcome.value,
+    )
+    if result.outcome in (Outcome.XFAILED, Outcome.XPASSED):
+        report.wasxfail = result.message or "expected to break in this cell"
+    return report
+
+
+def describe(result: Result) -> str:
+    if result.exc_type and result.message:
+        return f"{result.exc_type}: {result.message}"
+    return result.message or result.outcome.value

@@ -1,0 +1,33 @@
+"""pytest hooks only: options, the marker, the fixtures, and the hand-off to the sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import options
+
+MARKER = (
+    "keras_compat(api=None, breaks=None): run this test in every cell of the Keras "
+    "compatibility matrix (pytest --keras-matrix); api names the API under test, breaks "
+    "a range such as 'keras>=3' where failing is expected"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+    from .cell import fixtures
+
+    config.pluginmanager.register(fixtures, "kerascompat-fixtures")
+    if config.option.keras_matrix or config.option.keras_probes:
+        from .matrix_session import start_matrix_session
+
+        start_matrix_session(config, options.resolve_settings(config))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    session = config.pluginmanager.get_plugin("kerascompat-matrix")
+    return None if session is None else session.header()

@@ -1,0 +1,96 @@
+"""The table every renderer draws: header rows about cells, one row per test.
+
+Renderers differ in markup only; what goes in each square is decided here once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from ..results import CellReport, CellStatus, Outcome, Report, Result
+
+NOT_COLLECTED = "-"
+
+
+@dataclasses.dataclass(frozen=True)
+class Square:
+    text: str
+    outcome: Outcome | None = None
+    status: CellStatus | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    label: str
+    squares: list[Square]
+    header: bool = False
+
+
+def keras_label(cell: CellReport) -> str:
+    if not cell.keras:
+        return ""
+    module = cell.keras_module or ""
+    return cell.keras if module in ("tf.keras", "") else f"{cell.keras} ({module})"
+
+
+def header_rows(report: Report) -> list[Row]:
+    rows = [
+        Row("python", [Square(cell.python or "?") for cell in report.cells], header=True),
+        Row("tensorflow", [Square(cell.tensorflow or "-") for cell in report.cells], header=True),
+        Row("keras", [Square(keras_label(cell) or "-") for cell in report.cells], header=True),
+    ]
+    if any(cell.backend and cell.backend != "tensorflow" for cell in report.cells):
+        rows.append(
+            Row("backend", [Square(cell.backend or "tensorflow") for cell in report.cells], True)
+        )
+    if any(cell.status is not CellStatus.OK for cell in report.cells):
+        rows.append(
+            Row(
+                "status",
+                [Square(cell.status.value, status=cell.status) for cell in report.cells],
+                header=True,
+            )
+        )
+    return rows
+
+
+def row_label(report: Report, test: str) -> str:
+    api = report.api_of(test)
+    probe = any(result.probe for result in report.results if result.test == test)
+    if probe and api:
+        return api
+    return test
+
+
+def test_rows(report: Report) -> list[Row]:
+    index = {result.key: result for result in report.results}
+    rows = []
+    for test in report.tests:
+        squares = [square_for(index.get((test, cell.name)), cell) for cell in report.cells]
+        rows.append(Row(row_label(report, test), squares))
+    return rows
+
+
+def square_for(result: Result | None, cell: CellReport) -> Square:
+    if result is not None:
+        return Square(result.outcome.value, outcome=result.outcome)
+    if cell.status is not CellStatus.OK:
+        return Square(cell.status.value, status=cell.status)
+    return Square(NOT_COLLECTED)
+
+
+def all_rows(report: Report) -> list[Row]:
+    return header_rows(report) + test_rows(report)
+
+
+def notable_results(report: Report) -> Iterator[tuple[Result, list[str]]]:
+    """Each distinct non-passing outcome once, with every cell where it happened."""
+    groups: dict[tuple[str, str, str | None, str | None], list[Result]] = {}
+    for result in report.results:
+        if result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
+            continue
+        key = (result.test, result.outcome.value, result.message, result.hint)
+        groups.setdefault(key, []).append(result)
+    for results in groups.values():
+        yield results[0], [result.cell for result in results]
