@@ -8,6 +8,7 @@ in the terminal summary.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -61,11 +62,9 @@ class MatrixSession:
 
     @property
     def mode(self) -> str:
-        explicit_args = bool(self.config.invocation_params.args) and any(
-            not str(arg).startswith("-") for arg in self.config.invocation_params.args
-        )
+        """Probes alone unless test paths were given too."""
         if self.settings.probes:
-            return "both" if explicit_args else "probes"
+            return "both" if self.config.option.file_or_dir else "probes"
         return "user"
 
     def header(self) -> str:
@@ -82,6 +81,9 @@ class MatrixSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         plans = self.plan()
+        if session.config.option.collectonly:
+            self.write_plans(plans)
+            return True
         for event in run_sweep(plans, self.sweep_settings()):
             if isinstance(event, CellProgress):
                 self.write_progress(event.cell, event.message)
@@ -101,6 +103,17 @@ class MatrixSession:
             PlanOptions(probes=self.settings.probes, pins=self.settings.pins),
             index=PackageIndex(self.cache_dir),
         )
+
+    def write_plans(self, plans: list[CellPlan]) -> None:
+        """``--collect-only`` shows what would be built, and builds nothing."""
+        for plan in plans:
+            where = (
+                f"Python {plan.python} ({plan.executable})" if plan.executable else "no interpreter"
+            )
+            pins = f"; pins {', '.join(plan.pins)}" if plan.pins else ""
+            self.write_progress(plan.name, f"{where}: {', '.join(plan.requirements)}{pins}")
+            if not plan.executable:
+                self.write_progress(plan.name, plan.python_note)
 
     def sweep_settings(self) -> SweepSettings:
         rootdir = Path(self.config.rootpath)
@@ -146,7 +159,7 @@ class MatrixSession:
 
 def forwarded_args(config: pytest.Config) -> tuple[str, ...]:
     """What selects tests in a cell: the paths given and the selection options."""
-    args: list[str] = [str(arg) for arg in config.args] if config.invocation_params.args else []
+    args = [str(arg) for arg in config.args]
     option = config.option
     if option.keyword:
         args += ["-k", option.keyword]
@@ -160,21 +173,17 @@ def forwarded_args(config: pytest.Config) -> tuple[str, ...]:
 
 
 def test_report(result: Result) -> pytest.TestReport:
-    """A square as pytest sees a test: ``test[cell]``, with our outcome attached."""
-    path, _, name = result.test.partition("::")
+    """A square as pytest sees a test: ``cell::test``, with our outcome attached."""
     failing = result.outcome.is_breaking and not result.probe
     outcome = PYTEST_OUTCOME.get(result.outcome, "failed" if failing else "passed")
     longrepr: Any = None
     if outcome == "failed":
-        longrepr = "\n".join(
-            part for part in (f"[{result.cell}] {result.outcome.value}: {describe(result)}",
-                              f"hint: {result.hint}" if result.hint else None) if part
-        )  # fmt: skip
+        longrepr = SquareRepr(result)
     elif outcome == "skipped":
-        longrepr = (path, 0, f"{result.outcome.value}: {result.message or ''}")
+        longrepr = (result.cell, 0, f"{result.outcome.value}: {result.message or ''}")
     report = pytest.TestReport(
-        nodeid=f"{result.test}[{result.cell}]",
-        location=(path, None, f"{name or path}[{result.cell}]"),
+        nodeid=f"{result.cell}::{result.test}",
+        location=(result.cell, None, f"{result.cell}::{result.test}"),
         keywords={},
         outcome=outcome,  # type: ignore[arg-type]
         longrepr=longrepr,
@@ -185,6 +194,34 @@ def test_report(result: Result) -> pytest.TestReport:
     if result.outcome in (Outcome.XFAILED, Outcome.XPASSED):
         report.wasxfail = result.message or "expected to break in this cell"
     return report
+
+
+@dataclasses.dataclass(frozen=True)
+class CrashLine:
+    """What pytest's short summary and JUnit writer read from a failure."""
+
+    path: str
+    lineno: int
+    message: str
+
+
+class SquareRepr:
+    """A failing square as pytest prints it: outcome, message, hint (and stack, if any)."""
+
+    def __init__(self, result: Result) -> None:
+        self.lines = [f"[{result.cell}] {result.outcome.value}: {describe(result)}"]
+        if result.hint:
+            self.lines.append(f"hint: {result.hint}")
+        if result.detail:
+            self.lines += ["", *result.detail.splitlines()]
+        self.reprcrash = CrashLine(result.cell, 0, f"{result.outcome.value}: {describe(result)}")
+
+    def toterminal(self, writer: Any) -> None:
+        for line in self.lines:
+            writer.line(line)
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
 
 
 def describe(result: Result) -> str:

@@ -1,0 +1,648 @@
+"""The pytest plugin a cell's worker runs with: select tests, run them, log JSON events.
+
+The controller starts ``<cell python> -m pytest -p kerascompat_cell.worker
+--kc-results=FILE ...`` inside every cell and reads ``FILE`` back, one JSON object per
+line.  The file is the only channel back: it is flushed after every line so that when
+TensorFlow segfaults or a test hangs and is killed, everything up to the ``start`` of the
+guilty test is already on disk.
+
+Runs on Python 3.7+ with pytest 7.4+, imports only the standard library and pytest, and
+imports its siblings relatively (it is loaded both as ``kerascompat_cell.worker`` and as
+``pytest_kerascompat.cell.worker``).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import os
+import platform
+import re
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import IO, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
+
+import pytest
+
+from . import fixtures
+
+#: Exit status of a worker whose required modules do not import, so that the controller
+#: can tell "this cell cannot run Keras at all" from test failures (1) and usage errors.
+EXIT_IMPORT_ERROR = 3
+
+MARKER = "keras_compat"
+MARKER_HELP = (
+    f"{MARKER}(api=None, breaks=None): run this test in every cell of the Keras "
+    "compatibility matrix; api names the API under test, breaks a requirement-style "
+    'range such as "keras>=3" where failure is expected'
+)
+#: Probe ids do not depend on where the controller put the probes directory.
+PROBE_PREFIX = "probes::"
+MODES = ("user", "probes", "both")
+#: Lines of the import traceback kept in an ``import_error`` event.
+TRACEBACK_LINES = 15
+#: Substring (lower-cased) that makes a logged WARNING count as a deprecation.
+DEPRECATION_WORD = "deprecat"
+#: TF 2.1-2.3 log deprecations through this logger, which need not propagate to root.
+TENSORFLOW_LOGGER = "tensorflow"
+DEFAULT_PROBES_DIR = Path(__file__).resolve().parent / "probes"
+
+
+# --------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kerascompat worker")
+    group.addoption(
+        "--kc-results",
+        metavar="PATH",
+        help="append JSON-lines events to PATH; without it this plugin records nothing",
+    )
+    group.addoption("--kc-cell", metavar="NAME", help="name of the cell, reported back")
+    group.addoption(
+        "--kc-keras-module",
+        choices=fixtures.KERAS_MODULES,
+        help="the Keras under test (default: tf.keras if TensorFlow is installed, else keras)",
+    )
+    group.addoption(
+        "--kc-require",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module that must import, else the session stops (repeatable)",
+    )
+    group.addoption(
+        "--kc-mode",
+        choices=MODES,
+        default="user",
+        help="user: tests marked keras_compat; probes: the probes only; both (default: user)",
+    )
+    group.addoption(
+        "--kc-probes-dir",
+        metavar="PATH",
+        default=str(DEFAULT_PROBES_DIR),
+        help="directory whose tests are probes (default: the bundled probes)",
+    )
+    group.addoption("--kc-skip", metavar="PATH", help="file of test ids (one per line) to deselect")
+    group.addoption(
+        "--kc-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="dump every thread's stack when one test runs longer than this",
+    )
+    group.addoption(
+        "--kc-stack-file", metavar="PATH", help="where --kc-timeout dumps stacks (default: stderr)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    manager = config.pluginmanager
+    if not manager.is_registered(fixtures) and manager.get_plugin(fixtures.__name__) is None:
+        manager.register(fixtures, fixtures.__name__)
+    results = config.getoption("kc_results")
+    if results:
+        manager.register(Recorder(config, EventLog(results)), "kerascompat-worker-recorder")
+
+
+# ----------------------------------------------------------------------- events file
+
+
+class EventLog:
+    """Append-only JSON-lines file, pushed to the OS after every event.
+
+    Opened once: reopening per event would cost time and could interleave with a
+    restarted worker writing to the same file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+
+    def write(self, event: str, **fields: Any) -> None:
+        record: Dict[str, Any] = {"event": event, "time": time.time()}
+        record.update(fields)
+        self._file.write(json.dumps(record, default=repr) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# ------------------------------------------------------------------ exception facts
+
+
+def qualified_name(cls: type) -> str:
+    """``module.QualName``, or just ``QualName`` for builtins such as ``AttributeError``."""
+    module = getattr(cls, "__module__", None)
+    name = getattr(cls, "__qualname__", None) or cls.__name__
+    if not module or module == "builtins":
+        return name
+    return f"{module}.{name}"
+
+
+def first_line(text: str) -> Optional[str]:
+    """First non-empty line of ``text``, or ``None`` when there is none."""
+    return fixtures.first_line(text) or None
+
+
+def describe_exception(exc: BaseException) -> Dict[str, Any]:
+    """``exc_type``, ``message`` and ``missing`` for an exception, as events carry them."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return {
+        "exc_type": qualified_name(type(exc)),
+        "message": first_line(text),
+        "missing": describe_missing(exc, text),
+    }
+
+
+_ATTRIBUTE_PATTERNS = (
+    (re.compile(r"^module '([^']+)' has no attribute '([^']+)'"), "module"),
+    (re.compile(r"^type object '([^']+)' has no attribute '([^']+)'"), "class"),
+    (re.compile(r"^'([^']+)' object has no attribute '([^']+)'"), "instance"),
+)
+_ANY_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
+_CANNOT_IMPORT = re.compile(r"cannot import name '([^']+)'(?: from '([^']+)')?")
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
+_UNEXPECTED_KEYWORD = re.compile(
+    r"(?:([\w.<>]+)\(\) )?got an unexpected keyword argument '([^']+)'"
+)
+#: Keras 3's own "this keyword is gone" (a ValueError or TypeError, not Python's).
+_UNRECOGNIZED_KEYWORD = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{'([^']+)'")
+
+
+def describe_missing(exc: BaseException, text: str) -> Optional[Dict[str, Optional[str]]]:
+    """What name an exception says is gone, or ``None`` when it is not that kind of error.
+
+    A removed API surfaces as one of three errors: an attribute that is no longer there,
+    an import that no longer resolves, or a keyword argument no longer accepted.
+    """
+    if isinstance(exc, AttributeError):
+        return _missing_attribute(exc, text)
+    if isinstance(exc, ImportError):
+        return _missing_import(exc, text)
+    if isinstance(exc, (TypeError, ValueError)):
+        return _missing_keyword(text)
+    return None
+
+
+def _missing(kind: str, name: str, owner: Optional[str]) -> Dict[str, Optional[str]]:
+    return {"kind": kind, "name": name, "owner": owner}
+
+
+def _missing_attribute(exc: AttributeError, text: str) -> Optional[Dict[str, Optional[str]]]:
+    # Python 3.10+ sets ``name``/``obj`` when the interpreter raised it; a module or
+    # class ``__getattr__`` (TensorFlow's lazy modules) usually does not, so parse too.
+    name = getattr(exc, "name", None)
+    owner = _owner_name(exc.obj) if hasattr(exc, "obj") and name else None
+    for pattern, _kind in _ATTRIBUTE_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return _missing("attribute", name or match.group(2), owner or match.group(1))
+    match = _ANY_ATTRIBUTE.search(text)
+    if match:
+        name = name or match.group(1)
+    return _missing("attribute", name, owner) if name else None
+
+
+def _owner_name(obj: Any) -> Optional[str]:
+    """Dotted name of the module, class or instance's class an attribute was looked up on."""
+    try:
+        if isinstance(obj, type(sys)):
+            return str(obj.__name__)
+        cls = obj if isinstance(obj, type) else type(obj)
+        return qualified_name(cls)
+    except Exception:
+        return None
+
+
+def _missing_import(exc: ImportError, text: str) -> Optional[Dict[str, Optional[str]]]:
+    match = _CANNOT_IMPORT.search(text)
+    if match:
+        return _missing("attribute", match.group(1), match.group(2) or exc.name)
+    match = _NO_MODULE.search(text)
+    if match or isinstance(exc, ModuleNotFoundError):
+        module = match.group(1) if match else exc.name
+        if module:
+            parent = module.rpartition(".")[0] or None
+            return _missing("import", module, parent)
+    return None
+
+
+def _missing_keyword(text: str) -> Optional[Dict[str, Optional[str]]]:
+    match = _UNEXPECTED_KEYWORD.search(text)
+    if match:
+        return _missing("keyword", match.group(2), match.group(1))
+    match = _UNRECOGNIZED_KEYWORD.search(text)
+    if match:
+        return _missing("keyword", match.group(2), match.group(1))
+    return None
+
+
+def import_error_event(module: str, exc: BaseException) -> Dict[str, Any]:
+    """Fields of the ``import_error`` event for a module that failed to import."""
+    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).splitlines()
+    return {
+        "module": module,
+        "exc_type": qualified_name(type(exc)),
+        "message": first_line(str(exc)),
+        "traceback": "\n".join(lines[-TRACEBACK_LINES:]),
+    }
+
+
+# ------------------------------------------------------------------ test selection
+
+
+class TestInfo(NamedTuple):
+    """How the controller names and groups one collected test."""
+
+    test: str
+    api: Optional[str]
+    probe: bool
+    breaks: Optional[str]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self._asdict())
+
+
+def is_inside(path: Path, directory: Optional[Path]) -> bool:
+    """Whether ``path`` lies under ``directory`` (``Path.is_relative_to`` is 3.9+)."""
+    if directory is None:
+        return False
+    return directory in Path(path).resolve().parents
+
+
+def marker_argument(marker: Any, keyword: str, position: int) -> Optional[str]:
+    """A marker argument given by keyword or position, as a string or ``None``."""
+    if marker is None:
+        return None
+    value = marker.kwargs.get(keyword)
+    if value is None and len(marker.args) > position:
+        value = marker.args[position]
+    return None if value is None else str(value)
+
+
+def describe_item(item: pytest.Item, probes_dir: Optional[Path]) -> TestInfo:
+    probe = is_inside(item.path, probes_dir)
+    marker = item.get_closest_marker(MARKER)
+    return TestInfo(
+        test=PROBE_PREFIX + item.name if probe else item.nodeid,
+        api=marker_argument(marker, "api", 0),
+        probe=probe,
+        breaks=marker_argument(marker, "breaks", 1),
+    )
+
+
+def wanted(info: TestInfo, marked: bool, mode: str) -> bool:
+    """Whether ``--kc-mode`` keeps a test: user tests need the marker, probes the mode."""
+    if info.probe:
+        return mode in ("probes", "both")
+    return marked and mode in ("user", "both")
+
+
+def read_skip_file(path: Optional[str]) -> Set[str]:
+    """Test ids to leave out, e.g. the ones that crashed or hung a previous worker."""
+    if not path:
+        return set()
+    with open(path, encoding="utf-8") as handle:
+        return {line.strip() for line in handle if line.strip()}
+
+
+# ------------------------------------------------------------------- test outcomes
+
+
+class Phase(NamedTuple):
+    """What one of setup/call/teardown produced."""
+
+    when: str
+    outcome: str
+    wasxfail: Optional[str]
+    exc: Optional[BaseException]
+    duration: float
+    longrepr: Optional[str]
+
+    @classmethod
+    def from_report(cls, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Phase:
+        return cls(
+            when=report.when or call.when,
+            outcome=report.outcome,
+            wasxfail=getattr(report, "wasxfail", None),
+            exc=call.excinfo.value if call.excinfo is not None else None,
+            duration=float(getattr(report, "duration", 0.0) or 0.0),
+            longrepr=_longrepr_line(report),
+        )
+
+
+def _longrepr_line(report: pytest.TestReport) -> Optional[str]:
+    """The reason line of a report's ``longrepr``: a skip tuple or a ``[XPASS(strict)]``."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason[len("Skipped: ") :] if reason.startswith("Skipped: ") else reason
+    if isinstance(longrepr, str):
+        return first_line(longrepr)
+    return None
+
+
+def phase_outcome(phase: Phase) -> str:
+    """One phase in pytest's own terms; a failing setup or teardown is an error."""
+    xfail = phase.wasxfail is not None
+    if phase.outcome == "passed":
+        return "xpassed" if xfail else "passed"
+    if phase.outcome == "skipped":
+        return "xfailed" if xfail else "skipped"
+    return "failed" if phase.when == "call" else "error"
+
+
+def decisive_phase(phases: Iterable[Phase]) -> Optional[Tuple[str, Phase]]:
+    """The outcome of a whole test, and the phase that decided it.
+
+    Setup decides when it does not pass (the call never runs); otherwise the call does,
+    unless teardown then errors: a broken teardown outranks anything but a failure.
+    """
+    decided: Optional[Tuple[str, Phase]] = None
+    for phase in phases:
+        outcome = phase_outcome(phase)
+        if phase.when == "teardown":
+            if outcome == "error" and (decided is None or decided[0] not in ("failed", "error")):
+                decided = (outcome, phase)
+        elif decided is None or decided[0] == "passed":
+            decided = (outcome, phase)
+    return decided
+
+
+def phase_details(outcome: str, phase: Phase) -> Dict[str, Any]:
+    """``exc_type``, ``message`` and ``missing`` of the deciding phase.
+
+    Skips and xfails report their reason as the message; an xfail caused by a real
+    exception keeps that exception's type and missing name, which is what a "breaks"
+    expectation is about.
+    """
+    exc = phase.exc
+    pytest_outcome = exc is not None and isinstance(
+        exc, (pytest.skip.Exception, pytest.xfail.Exception)
+    )
+    details: Dict[str, Any] = {"exc_type": None, "message": None, "missing": None}
+    if exc is not None and not pytest_outcome:
+        details.update(describe_exception(exc))
+    elif exc is not None:
+        details["message"] = first_line(str(getattr(exc, "msg", None) or exc))
+    if outcome in ("xfailed", "xpassed") and not isinstance(exc, pytest.xfail.Exception):
+        details["message"] = first_line(phase.wasxfail or "")
+    if details["message"] is None and outcome != "passed":
+        details["message"] = phase.longrepr
+    return details
+
+
+def summarize(phases: List[Phase], interrupted: Optional[BaseException]) -> Dict[str, Any]:
+    """Fields of a ``finish`` event from the phases that ran.
+
+    ``interrupted`` is an exception that escaped the whole protocol (``pytest.exit``,
+    ``KeyboardInterrupt``): the test then counts as an error in the phase it stopped.
+    """
+    duration = sum(phase.duration for phase in phases)
+    decided = decisive_phase(phases)
+    if interrupted is not None and (decided is None or decided[0] == "passed"):
+        when = _next_phase(phases)
+        decided = ("error", Phase(when, "failed", None, interrupted, 0.0, None))
+    fields: Dict[str, Any] = {"outcome": "error", "when": "setup"}
+    fields.update(exc_type=None, message=None, missing=None)
+    if decided is not None:
+        outcome, phase = decided
+        fields.update(outcome=outcome, when=phase.when, **phase_details(outcome, phase))
+    fields["duration"] = duration
+    return fields
+
+
+def _next_phase(phases: List[Phase]) -> str:
+    order = ("setup", "call", "teardown")
+    if not phases:
+        return order[0]
+    index = order.index(phases[-1].when) if phases[-1].when in order else 2
+    return order[min(index + 1, 2)]
+
+
+# ---------------------------------------------------------------- warnings, logging
+
+
+def warning_entry(message: warnings.WarningMessage) -> Dict[str, Any]:
+    """A recorded :class:`warnings.WarningMessage` as a ``warnings`` entry."""
+    category = message.category
+    return {
+        "category": qualified_name(category) if category else None,
+        "message": first_line(str(message.message)),
+        "filename": message.filename,
+    }
+
+
+class DeprecationLogs(logging.Handler):
+    """Collects WARNING+ log records that talk about deprecation during one test.
+
+    TF 2.1-2.3 announce ``fit_generator``'s deprecation through the ``tensorflow`` logger
+    instead of :mod:`warnings`, and that logger may not propagate, so this handler sits
+    on both it and the root logger and keeps each record once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.entries: List[Dict[str, Any]] = []
+        self._seen: Set[int] = set()
+        self._records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if id(record) in self._seen:
+            return
+        self._seen.add(id(record))
+        self._records.append(record)  # keeps ids unique while they are remembered
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = str(record.msg)
+        if DEPRECATION_WORD in text.lower():
+            self.entries.append(
+                {
+                    "category": f"logging:{record.name}",
+                    "message": first_line(text),
+                    "filename": record.pathname,
+                }
+            )
+
+
+class _LoggingCapture:
+    """Attach a :class:`DeprecationLogs` to the root and TensorFlow loggers for a while."""
+
+    def __init__(self) -> None:
+        self.handler = DeprecationLogs()
+        self._loggers = [logging.getLogger(), logging.getLogger(TENSORFLOW_LOGGER)]
+
+    def __enter__(self) -> DeprecationLogs:
+        for logger in self._loggers:
+            logger.addHandler(self.handler)
+        return self.handler
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for logger in self._loggers:
+            logger.removeHandler(self.handler)
+
+
+def unique(entries: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Entries in first-seen order without repeats (an epoch loop warns every step)."""
+    seen: Set[Tuple[Any, ...]] = set()
+    kept = []
+    for entry in entries:
+        key = (entry.get("category"), entry.get("message"), entry.get("filename"))
+        if key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    return kept
+
+
+# ---------------------------------------------------------------------- watchdog
+
+
+class Watchdog:
+    """Dumps every thread's stack when a test outlives ``--kc-timeout``.
+
+    The controller kills a hung worker shortly after the limit; this leaves behind where
+    it was stuck.  ``faulthandler`` writes from C without the GIL, so it works even when
+    the hang is inside TensorFlow's native code.
+    """
+
+    def __init__(self, timeout: Optional[float], stack_path: Optional[str]) -> None:
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self._file: Optional[IO[str]] = None
+        if self.timeout and stack_path:
+            self._file = open(stack_path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def arm(self) -> None:
+        if self.timeout:
+            target = self._file or sys.__stderr__
+            faulthandler.dump_traceback_later(self.timeout, exit=False, file=target)
+
+    def cancel(self) -> None:
+        if self.timeout:
+            faulthandler.cancel_dump_traceback_later()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+# ------------------------------------------------------------------------ plugin
+
+
+class Recorder:
+    """The hooks that write events; registered only when ``--kc-results`` is given."""
+
+    def __init__(self, config: pytest.Config, log: EventLog) -> None:
+        self.config = config
+        self.log = log
+        self.watchdog = Watchdog(config.getoption("kc_timeout"), config.getoption("kc_stack_file"))
+        probes_dir = config.getoption("kc_probes_dir")
+        self.probes_dir = Path(probes_dir).resolve() if probes_dir else None
+        self.tests: Dict[str, TestInfo] = {}
+        self.phases: Dict[str, List[Phase]] = {}
+        self.warnings: Dict[str, List[Dict[str, Any]]] = {}
+
+    # -- session
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        started = time.perf_counter()
+        try:
+            for module in self.config.getoption("kc_require"):
+                fixtures.import_module(module)
+            stack = fixtures.load_keras_stack(self.config.getoption("kc_keras_module"))
+        except fixtures.ModuleLoadError as error:
+            self.log.write("import_error", **import_error_event(error.module, error.original))
+            # pytest skips pytest_sessionfinish when sessionstart exits, so say "done" here.
+            self.log.write("done", exitstatus=EXIT_IMPORT_ERROR)
+            pytest.exit(f"kerascompat: {error}", returncode=EXIT_IMPORT_ERROR)
+        self.log.write("session", **self.session_fields(stack, time.perf_counter() - started))
+
+    def session_fields(self, stack: fixtures.KerasStack, seconds: float) -> Dict[str, Any]:
+        return {
+            "cell": self.config.getoption("kc_cell"),
+            "python": platform.python_version(),
+            "executable": sys.executable,
+            "pid": os.getpid(),
+            "tensorflow": stack.tensorflow_version,
+            "keras": stack.keras_version,
+            "keras_module": stack.keras_module,
+            "backend": stack.backend,
+            "import_seconds": seconds,
+        }
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.log.write("done", exitstatus=int(exitstatus))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.watchdog.close()
+        self.log.close()
+
+    # -- collection
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: List[pytest.Item]
+    ) -> None:
+        mode = config.getoption("kc_mode")
+        skipped = read_skip_file(config.getoption("kc_skip"))
+        kept, deselected = [], []
+        for item in items:
+            info = describe_item(item, self.probes_dir)
+            marked = item.get_closest_marker(MARKER) is not None
+            if wanted(info, marked, mode) and not skipped & {info.test, item.nodeid}:
+                kept.append(item)
+            else:
+                deselected.append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = kept
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.tests = {item.nodeid: describe_item(item, self.probes_dir) for item in session.items}
+        self.log.write("collected", tests=[info.as_dict() for info in self.tests.values()])
+
+    # -- running
+
+    def info(self, item: pytest.Item) -> TestInfo:
+        return self.tests.get(item.nodeid) or describe_item(item, self.probes_dir)
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: Optional[pytest.Item]
+    ) -> Iterator[None]:
+        info = self.info(item)
+        self.log.write("start", test=info.test, api=info.api)
+        self.phases[item.nodeid] = []
+        self.watchdog.arm()
+        try:
+            with _LoggingCapture() as logs:
+                outcome = yield
+        finally:
+            self.watchdog.cancel()
+        fields = summarize(self.phases.pop(item.nodeid, []), outcome.excinfo and outcome.excinfo[1])
+        recorded = unique(self.warnings.pop(item.nodeid, []) + logs.entries)
+        self.log.write(
+            "finish", test=info.test, api=info.api, probe=info.probe, warnings=recorded, **fields
+        )
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        outcome = yield
+        phases = self.phases.get(item.nodeid)
+        if phases is not None and outcome.excinfo is None:
+            phases.append(Phase.from_report(outcome.get_result(), call))
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
+        if when == "runtest" and nodeid:
+            self.warnings.setdefault(nodeid, []).append(warning_entry(warning_message))

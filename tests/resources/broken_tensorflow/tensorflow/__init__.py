@@ -1,0 +1,3 @@
+raise TypeError(
+    "Unable to convert function return value to a Python type! The signature was () -> handle"
+)

@@ -1,0 +1,187 @@
+"""Whole sweeps through real nox, uv and worker processes, on cells without TensorFlow.
+
+Each cell here installs only pytest, so a sweep takes seconds; the plumbing they
+exercise (environments, workers, crash and hang recovery, reports, exit status) is
+the same a TensorFlow cell goes through.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_kerascompat.results import Report
+
+from .conftest import RESOURCES
+
+
+def sweep(pytester: pytest.Pytester, cache_dir: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "--keras-matrix", f"--keras-cache-dir={cache_dir}", "-p", "no:cacheprovider", *args
+    )
+
+
+def report_of(pytester: pytest.Pytester) -> Report:
+    return Report.read_json(pytester.path / ".kerascompat" / "report.json")
+
+
+def squares(report: Report, cell: str) -> dict[str, str]:
+    return {
+        result.test.split("::")[-1]: result.outcome.value
+        for result in report.results
+        if result.cell == cell
+    }
+
+
+@pytest.fixture
+def plain_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.path.joinpath("matrix.yaml").write_text((RESOURCES / "plain_matrix.yaml").read_text())
+    return pytester
+
+
+def test_a_misbehaving_cell_still_fills_every_square(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(test_misbehaving=(RESOURCES / "test_misbehaving.py").read_text())
+    result = sweep(plain_project, cache_dir, "--keras-cells", "plain")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = report_of(plain_project)
+    assert squares(report, "plain") == {
+        "test_passes": "passed",
+        "test_fails": "failed",
+        "test_hangs_like_an_endless_generator": "timeout",
+        "test_segfaults": "crashed",
+        "test_aborts": "crashed",
+        "test_runs_after_the_crashes": "passed",
+    }
+    by_test = {r.test.split("::")[-1]: r for r in report.results}
+    assert "SIGSEGV" in (by_test["test_segfaults"].message or "")
+    assert "SIGABRT" in (by_test["test_aborts"].message or "")
+    hang = by_test["test_hangs_like_an_endless_generator"]
+    assert "ran past the 3 s limit" in (hang.message or "")
+    assert "batches" in (hang.detail or ""), "the stack shows where the test was stuck"
+    result.stdout.fnmatch_lines(
+        ["*keras compatibility matrix*", "test_misbehaving.py::test_fails*"]
+    )
+
+
+def test_a_user_test_failure_fails_the_run_and_names_the_square(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(
+        test_feed="""
+        import pytest
+
+        @pytest.mark.keras_compat
+        def test_breaks():
+            raise ValueError("Unrecognized data type: x=<list_iterator>")
+        """
+    )
+    result = sweep(plain_project, cache_dir)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    for cell in ("plain", "plain-b"):
+        result.stdout.fnmatch_lines(
+            [f"FAILED {cell}::test_feed.py::test_breaks - failed: ValueError: Unrecognized*"]
+        )
+    result.stdout.fnmatch_lines(["*hint: Keras 3 fit() accepts real generators*", "*2 failed in*"])
+
+
+def test_only_marked_tests_run_in_cells_with_their_environment(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(test_selection=(RESOURCES / "test_selection.py").read_text())
+    result = sweep(plain_project, cache_dir)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    report = report_of(plain_project)
+    assert set(report.tests) == {
+        "test_selection.py::test_sees_the_cells_environment",
+        "test_selection.py::test_marked_with_a_break_range",
+    }
+    assert {r.outcome.value for r in report.results} == {"passed"}
+    assert [cell.name for cell in report.cells] == ["plain", "plain-b"]
+    assert report.cells[1].env == {"KERASCOMPAT_EXAMPLE": "set"}
+    assert report.api_of("test_selection.py::test_sees_the_cells_environment") == "cell_env"
+
+
+def test_the_json_report_has_the_documented_shape(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(test_selection=(RESOURCES / "test_selection.py").read_text())
+    sweep(plain_project, cache_dir, "--keras-report-json=out/report.json", "-k", "environment")
+    data: dict[str, Any] = json.loads((plain_project.path / "out" / "report.json").read_text())
+    assert data["schema_version"] == 1
+    cell = data["cells"][0]
+    for key in ("name", "python", "executable", "tensorflow", "keras", "backend", "status",
+                "detail", "requirements", "env"):  # fmt: skip
+        assert key in cell
+    assert cell["status"] == "ok"
+    assert cell["python"].startswith("3.11.")
+    assert cell["requirements"] == ["pytest"]
+    result = data["results"][0]
+    for key in ("cell", "test", "api", "outcome", "message", "duration"):
+        assert key in result
+    assert len(data["results"]) == 2, "-k reached the cells"
+
+
+def test_a_missing_interpreter_is_reported_and_the_sweep_goes_on(
+    pytester: pytest.Pytester, cache_dir: Path
+) -> None:
+    pytester.makefile(
+        ".yaml",
+        matrix="cells:\n  - {name: ancient, python: '3.1'}\n  - {name: plain, python: '3.11'}\n",
+    )
+    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.OK
+    report = report_of(pytester)
+    ancient = report.cells[0]
+    assert ancient.status.value == "no-interpreter"
+    assert "Python 3.1 is not installed" in (ancient.detail or "")
+    assert squares(report, "plain") == {"test_ok": "passed"}
+    result.stdout.fnmatch_lines(["*ancient: no-interpreter*", "*pyenv install 3.1*"])
+
+
+def test_an_install_failure_is_a_cell_status_with_the_installers_words(
+    pytester: pytest.Pytester, cache_dir: Path
+) -> None:
+    pytester.makefile(
+        ".yaml",
+        matrix="cells:\n  - name: unresolvable\n    python: '3.11'\n"
+        "    packages: ['kerascompat-no-such-package-anywhere==0.0.1']\n",
+    )
+    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cell = report_of(pytester).cells[0]
+    assert cell.status.value == "install-error"
+    assert "kerascompat-no-such-package-anywhere" in (cell.detail or "")
+    assert "install.log" in (cell.detail or "")
+
+
+def test_a_tensorflow_that_fails_to_import_makes_an_import_error_with_a_hint(
+    pytester: pytest.Pytester, cache_dir: Path
+) -> None:
+    broken = RESOURCES / "broken_tensorflow"
+    pytester.makefile(
+        ".yaml",
+        matrix=f"project: {broken}\ncells:\n  - name: broken\n    python: '3.11'\n",
+    )
+    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cell = report_of(pytester).cells[0]
+    assert cell.status.value == "import-error"
+    assert "Unable to convert function return value" in (cell.detail or "")
+    assert "numpy<2" in (cell.detail or "")
+
+
+def test_collect_only_shows_the_plan_and_builds_nothing(
+    plain_project: pytest.Pytester, tmp_path: Path
+) -> None:
+    empty_cache = tmp_path / "cache"
+    result = sweep(plain_project, empty_cache, "--collect-only")
+    result.stdout.fnmatch_lines(["[[]plain[]] Python 3.11.* (*python3.11*): pytest"])
+    assert not (empty_cache / "envs").exists()
