@@ -74,7 +74,8 @@ def build_cell(session: nox.Session, plan: CellPlan) -> Path:
         session.log(f"reusing the environment of cell {plan.name!r} ({location})")
         return location
     venv = session.virtualenv
-    if getattr(venv, "reuse_existing", False):
+    if getattr(venv, "_reused", True):
+        # nox reused an environment built for other requirements, or half-built: start over.
         venv.reuse_existing = False  # type: ignore[attr-defined]
         venv.create()
     if plan.pins:

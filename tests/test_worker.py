@@ -31,8 +31,11 @@ Event = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
-def fresh_keras_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process runs share this interpreter: forget any Keras stack a run imported."""
+def hermetic_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs see only the worker: no third-party plugins (cells have none either),
+    and, since in-process runs share this interpreter, no Keras stack a previous run
+    imported."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setattr(fixtures, "_STACKS", {})
 
 
@@ -752,7 +755,10 @@ def test_describe_exception_parses_a_lazy_modules_attribute_error_message() -> N
 
 @pytest.mark.skipif(not NEW_NAMES, reason="AttributeError.obj is Python 3.10+")
 def test_describe_exception_uses_the_object_an_attribute_was_looked_up_on() -> None:
-    description = describe_exception(raised(lambda: json.decoder.JSONDecoder.fit_generator))
+    def lookup() -> Any:
+        return json.decoder.JSONDecoder.fit_generator  # type: ignore[attr-defined]
+
+    description = describe_exception(raised(lookup))
 
     assert description["missing"] == {
         "kind": "attribute",

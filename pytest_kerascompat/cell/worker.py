@@ -24,7 +24,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import IO, Any, Dict, Generator, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 import pytest
 
@@ -162,10 +162,11 @@ def describe_exception(exc: BaseException) -> Dict[str, Any]:
     }
 
 
+#: "<owner> has no attribute <name>" as modules, classes and instances phrase it.
 _ATTRIBUTE_PATTERNS = (
-    (re.compile(r"^module '([^']+)' has no attribute '([^']+)'"), "module"),
-    (re.compile(r"^type object '([^']+)' has no attribute '([^']+)'"), "class"),
-    (re.compile(r"^'([^']+)' object has no attribute '([^']+)'"), "instance"),
+    re.compile(r"^module '([^']+)' has no attribute '([^']+)'"),
+    re.compile(r"^type object '([^']+)' has no attribute '([^']+)'"),
+    re.compile(r"^'([^']+)' object has no attribute '([^']+)'"),
 )
 _ANY_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 _CANNOT_IMPORT = re.compile(r"cannot import name '([^']+)'(?: from '([^']+)')?")
@@ -201,7 +202,7 @@ def _missing_attribute(exc: AttributeError, text: str) -> Optional[Dict[str, Opt
     # class ``__getattr__`` (TensorFlow's lazy modules) usually does not, so parse too.
     name = getattr(exc, "name", None)
     owner = _owner_name(exc.obj) if hasattr(exc, "obj") and name else None
-    for pattern, _kind in _ATTRIBUTE_PATTERNS:
+    for pattern in _ATTRIBUTE_PATTERNS:
         match = pattern.search(text)
         if match:
             return _missing("attribute", name or match.group(2), owner or match.group(1))
@@ -330,7 +331,7 @@ class Phase(NamedTuple):
     @classmethod
     def from_report(cls, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Phase:
         return cls(
-            when=report.when or call.when,
+            when=report.when,
             outcome=report.outcome,
             wasxfail=getattr(report, "wasxfail", None),
             exc=call.excinfo.value if call.excinfo is not None else None,
@@ -521,8 +522,9 @@ class Watchdog:
             self._file = open(stack_path, "a", encoding="utf-8")  # noqa: SIM115
 
     def arm(self) -> None:
-        if self.timeout:
-            target = self._file or sys.__stderr__
+        # The real stderr, not pytest's capture of it, which dies with the process.
+        target = self._file or sys.__stderr__
+        if self.timeout and target is not None:
             faulthandler.dump_traceback_later(self.timeout, exit=False, file=target)
 
     def cancel(self) -> None:
@@ -618,7 +620,7 @@ class Recorder:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_protocol(
         self, item: pytest.Item, nextitem: Optional[pytest.Item]
-    ) -> Iterator[None]:
+    ) -> Generator[None, Any, None]:
         info = self.info(item)
         self.log.write("start", test=info.test, api=info.api)
         self.phases[item.nodeid] = []
@@ -637,7 +639,7 @@ class Recorder:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Iterator[None]:
+    ) -> Generator[None, Any, None]:
         outcome = yield
         phases = self.phases.get(item.nodeid)
         if phases is not None and outcome.excinfo is None:

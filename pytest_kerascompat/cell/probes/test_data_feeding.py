@@ -60,7 +60,7 @@ def _compiled(keras: Any, input_shape: Tuple[int, ...] = (FEATURES,)) -> Any:
     return model
 
 
-def _sequence_base(keras: Any) -> type:
+def _sequence_base(keras: Any) -> Any:
     """``keras.utils.PyDataset`` where it exists (Keras 3), else ``keras.utils.Sequence``."""
     return getattr(keras.utils, "PyDataset", None) or keras.utils.Sequence
 

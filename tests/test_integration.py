@@ -1,0 +1,139 @@
+"""Real sweeps with real TensorFlow and Keras: a Keras 2 cell, a Keras 3 cell, and 1.15.
+
+Slow by nature (each cell is a TensorFlow install and import), so the cells are
+shared: one probe sweep builds them, the user-test sweep reuses them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_kerascompat.results import Outcome, Report
+
+from .conftest import RESOURCES
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).parents[1]
+CELLS = "tf2.15,tf2.16"
+
+
+def sweep(
+    cwd: Path, cache_dir: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], Report]:
+    completed = subprocess.run(  # noqa: S603 - an argument list
+        [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache_dir}",
+         "-p", "no:cacheprovider", "-o", "addopts=", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    report = Report.read_json(cwd / ".kerascompat" / "report.json")
+    return completed, report
+
+
+def outcome(report: Report, test_suffix: str, cell: str) -> Outcome:
+    for result in report.results:
+        if result.cell == cell and result.test.endswith(test_suffix):
+            return result.outcome
+    raise AssertionError(f"no square for {test_suffix} in {cell}")
+
+
+@pytest.fixture(scope="module")
+def probe_sweep(
+    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
+) -> tuple[subprocess.CompletedProcess[str], Report]:
+    workdir = tmp_path_factory.mktemp("probes")
+    return sweep(workdir, cache_dir, "--keras-probes", f"--keras-cells={CELLS}")
+
+
+def test_fit_generator_is_deprecated_on_keras_2_and_removed_on_keras_3(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+) -> None:
+    _, report = probe_sweep
+    assert outcome(report, "test_fit_generator", "tf2.15") is Outcome.DEPRECATED
+    assert outcome(report, "test_fit_generator", "tf2.16") is Outcome.REMOVED
+    removed = next(r for r in report.results if r.cell == "tf2.16" and r.api == "fit_generator")
+    assert removed.exc_type == "AttributeError"
+    assert "has no attribute 'fit_generator'" in (removed.message or "")
+    assert removed.hint is not None
+
+
+def test_fit_workers_is_removed_only_on_keras_3(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+) -> None:
+    _, report = probe_sweep
+    assert outcome(report, "test_fit_workers", "tf2.15") is Outcome.PASSED
+    assert outcome(report, "test_fit_workers", "tf2.16") is Outcome.REMOVED
+
+
+def test_the_feeding_apis_that_survived_pass_in_both(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+) -> None:
+    _, report = probe_sweep
+    for probe in ("fit_python_generator", "fit_sequence", "tf_data", "tf_data_from_generator",
+                  "image_data_generator"):  # fmt: skip
+        for cell in ("tf2.15", "tf2.16"):
+            assert outcome(report, f"test_{probe}", cell) is Outcome.PASSED, (probe, cell)
+
+
+def test_cells_record_the_versions_actually_installed(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+) -> None:
+    _, report = probe_sweep
+    keras2, keras3 = report.cells
+    assert (keras2.tensorflow or "").startswith("2.15.")
+    assert (keras2.keras or "").startswith("2.15.")
+    assert (keras3.tensorflow or "").startswith("2.16.")
+    assert (keras3.keras or "").startswith("3.")
+    assert keras2.python == "3.11.7" or (keras2.python or "").startswith("3.11")
+
+
+def test_a_probe_only_sweep_informs_and_exits_zero(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+) -> None:
+    completed, _ = probe_sweep
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "keras compatibility matrix" in completed.stdout
+    assert "fit_generator" in completed.stdout
+
+
+def test_user_tests_get_real_fixtures_and_removal_fails_the_run(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+    tmp_path: Path,
+    cache_dir: Path,
+) -> None:
+    (tmp_path / "test_training.py").write_text((RESOURCES / "test_training.py").read_text())
+    completed, report = sweep(tmp_path, cache_dir, f"--keras-cells={CELLS}", "--keras-probes", ".")
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    assert "environment reused" in completed.stdout, "the probe sweep's cells were reused"
+    assert outcome(report, "test_fixtures_describe_the_cell", "tf2.15") is Outcome.PASSED
+    assert outcome(report, "test_fixtures_describe_the_cell", "tf2.16") is Outcome.PASSED
+    assert outcome(report, "test_trains_with_fit_generator", "tf2.15") is Outcome.DEPRECATED
+    assert outcome(report, "test_trains_with_fit_generator", "tf2.16") is Outcome.REMOVED
+    assert outcome(report, "test_known_to_break_on_keras_3", "tf2.16") is Outcome.XFAILED
+    assert outcome(report, "test_known_to_break_on_keras_3", "tf2.15") is Outcome.DEPRECATED
+    assert outcome(report, "test_fit_generator", "tf2.16") is Outcome.REMOVED
+
+
+def test_the_legacy_example_reaches_back_to_tensorflow_1_15_on_python_3_7(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    if not list(Path("~/.pyenv/versions").expanduser().glob("3.7.*")):
+        pytest.skip("Python 3.7 is not installed here")
+    matrix = ROOT / "examples" / "matrix-legacy.yaml"
+    completed, report = sweep(
+        tmp_path, cache_dir, "--keras-probes", f"--keras-matrix-file={matrix}",
+        "--keras-cells=tf1.15-keras2.3",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    cell = report.cells[0]
+    assert (cell.python or "").startswith("3.7.")
+    assert cell.tensorflow == "1.15.5"
+    assert cell.keras == "2.3.1"
+    assert set(cell.pins) == {"numpy<2", "protobuf<3.21", "h5py<3"}
+    assert outcome(report, "test_fit_generator", "tf1.15-keras2.3") is Outcome.PASSED
+    assert outcome(report, "test_tf_data", "tf1.15-keras2.3") is Outcome.FAILED
+    assert outcome(report, "test_tf_data_from_generator", "tf1.15-keras2.3") is Outcome.REMOVED
