@@ -64,6 +64,7 @@ class CellRun:
     collected: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     finished: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
+    collect_errors: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     worker_failure: str | None = None
     done: bool = False
 
@@ -78,6 +79,8 @@ class CellRun:
                 self.collected.setdefault(test["test"], dict(test))
         elif kind == "finish":
             self.finished[event["test"]] = dict(event)
+        elif kind == "collect_error":
+            self.collect_errors[event["test"]] = dict(event)
         elif kind == "done":
             self.done = True
 
@@ -377,6 +380,11 @@ def assemble(
         )
     versions = installed_versions(run)
     results = [square(plan, run, test, versions) for test in run.collected]
+    results += [
+        verdict_result(plan.name, event, versions)
+        for test, event in run.collect_errors.items()
+        if test not in run.collected
+    ]
     return report, results
 
 
@@ -420,17 +428,24 @@ def square(plan: CellPlan, run: CellRun, test: str, versions: Mapping[str, str |
             cell=plan.name, test=test, api=info.get("api"), probe=bool(info.get("probe")),
             outcome=Outcome.ERROR, message=f"not run: the worker stopped ({run.worker_failure})",
         )  # fmt: skip
-    verdict = classify({**info, **finish}, versions)
+    return verdict_result(plan.name, {**info, **finish}, versions)
+
+
+def verdict_result(
+    cell: str, event: Mapping[str, Any], versions: Mapping[str, str | None]
+) -> Result:
+    """A square from what the worker saw (a finished test or a module that failed to import)."""
+    verdict = classify(event, versions)
     return Result(
-        cell=plan.name,
-        test=test,
-        api=finish.get("api") or info.get("api"),
-        probe=bool(info.get("probe")),
+        cell=cell,
+        test=event["test"],
+        api=event.get("api"),
+        probe=bool(event.get("probe")),
         outcome=verdict.outcome,
         message=verdict.message,
         exc_type=verdict.exc_type,
         hint=verdict.hint,
-        duration=finish.get("duration"),
+        duration=event.get("duration"),
     )
 
 

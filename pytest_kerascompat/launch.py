@@ -75,6 +75,7 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
     argv = [
         str(python), "-m", "pytest",
         "-p", f"{CELL_PACKAGE}.worker", "-p", "no:kerascompat", "-p", "no:cacheprovider",
+        "--continue-on-collection-errors",
         "--kc-results", str(call.results),
         "--kc-cell", plan.name,
         "--kc-keras-module", plan.spec.keras_module,

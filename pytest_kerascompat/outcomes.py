@@ -8,6 +8,7 @@ removal, an expected break, and attaches the hint of a known change.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ PYTEST_OUTCOMES = {
 }
 DEPRECATION_CATEGORIES = ("DeprecationWarning", "PendingDeprecationWarning", "FutureWarning")
 KERAS_MODULES = ("keras", "tensorflow", "tf_keras", "tf")
+LOGGED_LOCATION = re.compile(r"^From \S+:\d+: ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,7 @@ def deprecation_warning(finish: Mapping[str, Any]) -> str | None:
     names = api_names(finish.get("api"))
     test_file = str(finish.get("test", "")).split("::", 1)[0].rsplit("/", 1)[-1]
     for warning in finish.get("warnings") or ():
-        text = str(warning.get("message", ""))
+        text = LOGGED_LOCATION.sub("", str(warning.get("message", "")))
         if not is_deprecation(warning):
             continue
         if names and any(name in text for name in names):

@@ -8,6 +8,9 @@ import pytest
 
 RESOURCES = Path(__file__).parent / "resources"
 
+# Sample user tests for sweeps, not tests of this project.
+collect_ignore = ["resources"]
+
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

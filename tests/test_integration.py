@@ -105,7 +105,8 @@ def test_user_tests_get_real_fixtures_and_removal_fails_the_run(
     tmp_path: Path,
     cache_dir: Path,
 ) -> None:
-    (tmp_path / "test_training.py").write_text((RESOURCES / "test_training.py").read_text())
+    for name in ("test_training.py", "test_images.py"):
+        (tmp_path / name).write_text((RESOURCES / name).read_text())
     completed, report = sweep(tmp_path, cache_dir, f"--keras-cells={CELLS}", "--keras-probes", ".")
     assert completed.returncode == 1, completed.stdout[-3000:]
     assert "environment reused" in completed.stdout, "the probe sweep's cells were reused"
@@ -116,6 +117,8 @@ def test_user_tests_get_real_fixtures_and_removal_fails_the_run(
     assert outcome(report, "test_known_to_break_on_keras_3", "tf2.16") is Outcome.XFAILED
     assert outcome(report, "test_known_to_break_on_keras_3", "tf2.15") is Outcome.DEPRECATED
     assert outcome(report, "test_fit_generator", "tf2.16") is Outcome.REMOVED
+    assert outcome(report, "test_builds_an_image_data_generator", "tf2.15") is Outcome.PASSED
+    assert outcome(report, "test_images.py", "tf2.16") is Outcome.REMOVED
 
 
 def test_the_legacy_example_reaches_back_to_tensorflow_1_15_on_python_3_7(

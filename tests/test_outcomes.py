@@ -57,6 +57,7 @@ def test_a_deprecation_logged_by_tensorflow_counts_too() -> None:
     }
     verdict = classify(finish(api="fit_generator", warnings=[record]), KERAS2)
     assert verdict.outcome is Outcome.DEPRECATED
+    assert (verdict.message or "").startswith("Model.fit_generator (from tensorflow")
 
 
 def test_an_unrelated_deprecation_leaves_a_pass_alone() -> None:

@@ -57,7 +57,8 @@ def test_a_misspelt_matrix_key_is_a_usage_error_naming_file_line_and_key(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "*matrix.yaml:3: cell 'tf2.15': key 'tensorflw': unknown key (did you mean 'tensorflow'?)*"
+            "*matrix.yaml:3: cell 'tf2.15': key 'tensorflw': unknown key "
+            "(did you mean 'tensorflow'?)*"
         ]
     )
     assert "Traceback" not in result.stderr.str()

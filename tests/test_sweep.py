@@ -185,3 +185,20 @@ def test_collect_only_shows_the_plan_and_builds_nothing(
     result = sweep(plain_project, empty_cache, "--collect-only")
     result.stdout.fnmatch_lines(["[[]plain[]] Python 3.11.* (*python3.11*): pytest"])
     assert not (empty_cache / "envs").exists()
+
+
+def test_a_module_that_fails_to_import_is_a_square_and_the_rest_still_run(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(
+        test_gone="from os import no_such_name\n",
+        test_fine="import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n",
+    )
+    result = sweep(plain_project, cache_dir, "--keras-cells=plain")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = report_of(plain_project)
+    gone = next(r for r in report.results if r.test == "test_gone.py")
+    assert gone.outcome.value == "error"
+    assert gone.exc_type == "ImportError"
+    assert "cannot import name 'no_such_name'" in (gone.message or "")
+    assert squares(report, "plain")["test_ok"] == "passed"

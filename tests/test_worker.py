@@ -22,7 +22,6 @@ from pytest_kerascompat.cell import fixtures, worker
 from pytest_kerascompat.cell.worker import EXIT_IMPORT_ERROR, describe_exception
 
 CELL_DIR = Path(worker.__file__).resolve().parent
-REPO_ROOT = CELL_DIR.parents[1]
 PROBE_FILE = CELL_DIR / "probes" / "test_data_feeding.py"
 PYTHON37 = Path.home() / ".pyenv" / "versions" / "3.7.16" / "bin" / "python"
 WORKER_ARGS = ("-p", "no:kerascompat", "-p", "no:cacheprovider")
@@ -93,7 +92,6 @@ def cell_on_pythonpath(
 def fake_tensorflow(pytester: pytest.Pytester) -> None:
     """Importable ``tensorflow`` (with ``tf.keras``) and ``keras`` stand-ins."""
     pytester.syspathinsert()
-    pytester.mkpydir("tensorflow")
     pytester.makepyfile(
         **{
             "tensorflow/__init__": "__version__ = '2.99.0'\nfrom . import keras",
@@ -185,7 +183,6 @@ def test_session_event_reports_standalone_keras_through_its_version_function(
 
 def test_session_event_calls_legacy_tf_keras_by_its_own_name(pytester: pytest.Pytester) -> None:
     pytester.syspathinsert()
-    pytester.mkpydir("tf_keras")
     pytester.makepyfile(
         **{
             "tensorflow/__init__": "__version__ = '2.16.2'\nimport tf_keras as keras",
@@ -271,6 +268,22 @@ def test_marker_api_may_be_given_positionally(pytester: pytest.Pytester) -> None
 
     (test,) = only(events, "collected")["tests"]
     assert (test["api"], test["breaks"]) == ("predict", "tensorflow<2")
+
+
+def test_marker_breaks_may_list_several_ranges(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_ranges="""
+        import pytest
+
+        @pytest.mark.keras_compat(api="fit_generator", breaks=["keras>=3", "tensorflow<2"])
+        def test_ranges():
+            pass
+        """
+    )
+    _, events = run_worker(pytester)
+
+    (test,) = only(events, "collected")["tests"]
+    assert test["breaks"] == ["keras>=3", "tensorflow<2"]
 
 
 @pytest.fixture
@@ -456,6 +469,33 @@ def test_xfailed_test_still_names_what_went_missing(outcomes: dict[str, Event]) 
         "name": "fit_generator",
         "owner": "Model",
     }
+
+
+def test_a_test_that_stops_the_session_is_still_finished_as_an_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_exit="""
+        import pytest
+        pytestmark = pytest.mark.keras_compat
+
+        def test_exits():
+            pytest.exit("giving up")
+
+        def test_never_runs():
+            pass
+        """
+    )
+    _, events = run_worker(pytester)
+
+    assert [event["event"] for event in events][-3:] == ["start", "finish", "done"]
+    finish = only(events, "finish")
+    assert (finish["test"], finish["outcome"], finish["when"]) == (
+        "test_exit.py::test_exits",
+        "error",
+        "call",
+    )
+    assert (finish["exc_type"], finish["message"]) == ("_pytest.outcomes.Exit", "giving up")
 
 
 def test_finish_event_carries_identity_and_duration(outcomes: dict[str, Event]) -> None:

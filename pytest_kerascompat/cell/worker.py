@@ -24,7 +24,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import IO, Any, Dict, Generator, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import IO, Any, Dict, Generator, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
 import pytest
 
@@ -266,7 +266,7 @@ class TestInfo(NamedTuple):
     test: str
     api: Optional[str]
     probe: bool
-    breaks: Optional[str]
+    breaks: Optional[Union[str, List[str]]]
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self._asdict())
@@ -279,14 +279,27 @@ def is_inside(path: Path, directory: Optional[Path]) -> bool:
     return directory in Path(path).resolve().parents
 
 
-def marker_argument(marker: Any, keyword: str, position: int) -> Optional[str]:
-    """A marker argument given by keyword or position, as a string or ``None``."""
+def marker_argument(marker: Any, keyword: str, position: int) -> Any:
+    """A marker argument given by keyword or position, or ``None``."""
     if marker is None:
         return None
     value = marker.kwargs.get(keyword)
     if value is None and len(marker.args) > position:
         value = marker.args[position]
+    return value
+
+
+def as_text(value: Any) -> Optional[str]:
     return None if value is None else str(value)
+
+
+def as_ranges(value: Any) -> Optional[Union[str, List[str]]]:
+    """``breaks`` as JSON can carry it: one range, or a list when several were given."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(item) for item in value]
+    return str(value)
 
 
 def describe_item(item: pytest.Item, probes_dir: Optional[Path]) -> TestInfo:
@@ -294,9 +307,9 @@ def describe_item(item: pytest.Item, probes_dir: Optional[Path]) -> TestInfo:
     marker = item.get_closest_marker(MARKER)
     return TestInfo(
         test=PROBE_PREFIX + item.name if probe else item.nodeid,
-        api=marker_argument(marker, "api", 0),
+        api=as_text(marker_argument(marker, "api", 0)),
         probe=probe,
-        breaks=marker_argument(marker, "breaks", 1),
+        breaks=as_ranges(marker_argument(marker, "breaks", 1)),
     )
 
 
@@ -607,6 +620,20 @@ class Recorder:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
+
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        """A module that fails to import (a removed name at its top) is a square too."""
+        if not isinstance(report, pytest.CollectReport) or call.excinfo is None:
+            return
+        path = getattr(node, "path", None)
+        probe = path is not None and is_inside(Path(str(path)), self.probes_dir)
+        error = call.excinfo.value
+        if isinstance(error, pytest.Collector.CollectError) and error.__cause__ is not None:
+            error = error.__cause__  # pytest wraps a module's ImportError; report the original
+        details = describe_exception(error)
+        self.log.write(
+            "collect_error", test=report.nodeid, api=None, probe=probe, outcome="error", **details
+        )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.tests = {item.nodeid: describe_item(item, self.probes_dir) for item in session.items}
