@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ class SweepSettings:
     timeout: float | None = None
     rootdir: Path | None = None
     inifile: Path | None = None
+    resume_from: Mapping[str, Path] = dataclasses.field(default_factory=dict)
 
     def timeout_for(self, plan: CellPlan) -> float:
         return self.timeout or plan.spec.timeout
@@ -53,6 +55,14 @@ class SweepSettings:
     @property
     def plan_file(self) -> Path:
         return self.run_dir / "plan.json"
+
+    def results_file(self, plan: CellPlan) -> Path:
+        return self.run_dir / f"{plan.name}.jsonl"
+
+    @property
+    def selection(self) -> dict[str, Any]:
+        """What decides which tests a cell runs; a resumed run must have the same."""
+        return {"mode": self.mode, "user_args": list(self.user_args)}
 
 
 @dataclasses.dataclass
@@ -79,6 +89,9 @@ class CellRun:
                 self.collected.setdefault(test["test"], dict(test))
         elif kind == "finish":
             self.finished[event["test"]] = dict(event)
+        elif kind == "casualty":
+            result = Result.from_dict(event["result"])
+            self.casualties[result.test] = result
         elif kind == "collect_error":
             self.collect_errors[event["test"]] = dict(event)
         elif kind == "done":
@@ -122,7 +135,9 @@ def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
     data = {
         "mode": settings.mode,
         "cache_dir": str(settings.cache_dir),
+        "selection": settings.selection,
         "plans": [plan.to_dict() for plan in plans],
+        "keys": {plan.name: plan.key for plan in plans},
     }
     write_text_atomically(settings.plan_file, json.dumps(data, indent=2) + "\n")
 
@@ -155,12 +170,17 @@ def run_sweep(
     write_plan_file(plans, settings)
     cellpath = prepare_cellpath(settings.cache_dir)
     messages: queue.Queue[CellProgress] = queue.Queue()
+    stopping = threading.Event()
 
     def progress(cell: str, message: str) -> None:
+        if stopping.is_set():
+            raise Interrupted
         messages.put(CellProgress(cell, message))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
-        pending = {pool.submit(run_cell, plan, settings, cellpath, progress) for plan in plans}
+        pending = {
+            pool.submit(run_cell, plan, settings, cellpath, progress, stopping) for plan in plans
+        }
         try:
             while pending:
                 done, pending = concurrent.futures.wait(
@@ -171,6 +191,8 @@ def run_sweep(
                     yield CellFinished(*future.result())
             yield from drain(messages)
         finally:
+            # Ctrl-C reaches only this thread: tell the cells to stop their processes now.
+            stopping.set()
             for future in pending:
                 future.cancel()
 
@@ -183,13 +205,29 @@ def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
             return
 
 
+class Interrupted(Exception):
+    """The sweep is stopping; a cell abandons its work (its events file keeps what it did)."""
+
+
 def run_cell(
-    plan: CellPlan, settings: SweepSettings, cellpath: Path, progress: Progress
+    plan: CellPlan,
+    settings: SweepSettings,
+    cellpath: Path,
+    progress: Progress,
+    stopping: threading.Event | None = None,
 ) -> tuple[CellReport, list[Result]]:
+    stopping = stopping or threading.Event()
     started = time.monotonic()
     if plan.executable is None:
         progress(plan.name, f"no interpreter: {plan.python_note}")
         return base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), []
+    results = settings.results_file(plan)
+    run = replay(settings.resume_from.get(plan.name), results)
+    if run.done:
+        progress(plan.name, "every square kept from the interrupted run")
+        return assemble(plan, run, settings, time.monotonic() - started)
+    if run.settled:
+        progress(plan.name, f"{len(run.settled)} squares kept from the interrupted run")
     progress(plan.name, f"Python {plan.python}: building or reusing the environment")
     try:
         location, built = ensure_environment(
@@ -198,6 +236,7 @@ def run_cell(
             plan_file=settings.plan_file,
             log=settings.run_dir / f"{plan.name}.install.log",
             cwd=settings.cwd,
+            should_stop=stopping.is_set,
         )
     except (InstallError, CommandTimeout) as error:
         detail = getattr(error, "detail", str(error))
@@ -205,10 +244,33 @@ def run_cell(
         progress(plan.name, "install-error")
         return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
-    run = run_workers(plan, settings, venv_python(location), cellpath, progress)
-    report, results = assemble(plan, run, settings, time.monotonic() - started)
+    run_workers(plan, settings, venv_python(location), cellpath, progress, run, stopping)
+    report, squares = assemble(plan, run, settings, time.monotonic() - started)
     progress(plan.name, f"done in {report.duration:.1f} s")
-    return report, results
+    return report, squares
+
+
+def replay(previous: Path | None, results: Path) -> CellRun:
+    """Start this run's events file from an interrupted run's, and what it had settled."""
+    run = CellRun()
+    results.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = previous.read_bytes() if previous else b""
+    except OSError:
+        data = b""
+    data = data[: data.rfind(b"\n") + 1]
+    results.write_bytes(data)
+    for event in EventReader(results).read():
+        run.apply(event)
+    return run
+
+
+def append_event(results: Path, event: Mapping[str, Any]) -> None:
+    """The controller's own events (crashes, timeouts) go in the cell's file too."""
+    with results.open("ab") as stream:
+        if stream.tell() and not results.read_bytes().endswith(b"\n"):
+            stream.write(b"\n")
+        stream.write(json.dumps(event).encode() + b"\n")
 
 
 def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -> CellReport:
@@ -229,13 +291,18 @@ def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -
 
 
 def run_workers(
-    plan: CellPlan, settings: SweepSettings, python: Path, cellpath: Path, progress: Progress
-) -> CellRun:
+    plan: CellPlan,
+    settings: SweepSettings,
+    python: Path,
+    cellpath: Path,
+    progress: Progress,
+    run: CellRun,
+    stopping: threading.Event,
+) -> None:
     """Run workers until every collected test has a square, replacing dead ones."""
-    run = CellRun()
-    results = settings.run_dir / f"{plan.name}.jsonl"
-    results.unlink(missing_ok=True)
+    results = settings.results_file(plan)
     reader = EventReader(results)
+    reader.read()
     timeout = settings.timeout_for(plan)
     for attempt in range(1, 10_000):
         call = worker_call(plan, settings, cellpath, results, run, attempt)
@@ -246,16 +313,17 @@ def run_workers(
             cwd=settings.cwd,
             log=settings.run_dir / f"{plan.name}.worker.log",
         )
-        running, returncode, timed_out = watch(process, reader, run, timeout)
+        running, returncode, timed_out = watch(process, reader, run, timeout, stopping)
         if run.done or run.import_error or running is None:
             if not run.done and not run.import_error:
                 run.worker_failure = describe_exit(returncode)
-            return run
-        run.casualties[running] = casualty(plan, run, running, returncode, timed_out, call)
-        progress(plan.name, f"{running}: {run.casualties[running].outcome.value}")
+            return
+        lost = casualty(plan, run, running, returncode, timed_out, call)
+        append_event(results, {"event": "casualty", "result": lost.to_dict()})
+        run.casualties[running] = lost
+        progress(plan.name, f"{running}: {lost.outcome.value}")
         if not run.remaining:
-            return run
-    return run
+            return
 
 
 def worker_call(
@@ -284,7 +352,7 @@ def worker_call(
 
 
 def watch(
-    process: Any, reader: EventReader, run: CellRun, timeout: float
+    process: Any, reader: EventReader, run: CellRun, timeout: float, stopping: threading.Event
 ) -> tuple[str | None, int | None, bool]:
     """Follow a worker until it exits or overruns; return the test it died in, if any."""
     running: str | None = None
@@ -307,7 +375,8 @@ def watch(
             if overran(run, running, since, timeout):
                 stop(process)
                 return running, process.returncode, True
-            time.sleep(POLL_SECONDS)
+            if stopping.wait(POLL_SECONDS):
+                raise Interrupted
     except BaseException:
         stop(process)
         raise

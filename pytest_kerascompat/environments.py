@@ -15,7 +15,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .planning import CellPlan
@@ -89,7 +89,13 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def ensure_environment(
-    plan: CellPlan, *, cache_dir: Path, plan_file: Path, log: Path, cwd: Path
+    plan: CellPlan,
+    *,
+    cache_dir: Path,
+    plan_file: Path,
+    log: Path,
+    cwd: Path,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> tuple[Path, bool]:
     """The ready environment of ``plan`` and whether this call built it."""
     envdir = envdir_for(cache_dir, plan)
@@ -103,6 +109,7 @@ def ensure_environment(
             cwd=cwd,
             log=log,
             timeout=BUILD_TIMEOUT_SECONDS,
+            should_stop=should_stop,
         )
         ready = find_ready(envdir, plan)
         if status != 0 or ready is None:

@@ -9,7 +9,6 @@ in the terminal summary.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from .options import Settings
 from .planning import CellPlan, PlanOptions, plan_matrix
 from .report.terminal import write_table
 from .results import CellReport, Outcome, Report, Result
+from .runs import new_run_dir, resumable_cells
 
 PLUGIN_NAME = "kerascompat-matrix"
 STATUS_WORDS = {
@@ -84,14 +84,17 @@ class MatrixSession:
         if session.config.option.collectonly:
             self.write_plans(plans)
             return True
-        for event in run_sweep(plans, self.sweep_settings()):
-            if isinstance(event, CellProgress):
-                self.write_progress(event.cell, event.message)
-            elif isinstance(event, CellFinished):
-                self.record(event.report, event.results)
-        order = {plan.name: position for position, plan in enumerate(plans)}
-        self.report.cells.sort(key=lambda cell: order[cell.name])
-        self.report.write_json(self.settings.report_json)
+        try:
+            for event in run_sweep(plans, self.sweep_settings(plans)):
+                if isinstance(event, CellProgress):
+                    self.write_progress(event.cell, event.message)
+                elif isinstance(event, CellFinished):
+                    self.record(event.report, event.results)
+        finally:
+            # Written even when interrupted: the finished cells are not lost.
+            order = {plan.name: position for position, plan in enumerate(plans)}
+            self.report.cells.sort(key=lambda cell: order[cell.name])
+            self.report.write_json(self.settings.report_json)
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
         return True
@@ -115,12 +118,12 @@ class MatrixSession:
             if not plan.executable:
                 self.write_progress(plan.name, plan.python_note)
 
-    def sweep_settings(self) -> SweepSettings:
+    def sweep_settings(self, plans: list[CellPlan]) -> SweepSettings:
         rootdir = Path(self.config.rootpath)
-        run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-        return SweepSettings(
+        runs_dir = rootdir / ".kerascompat" / "runs"
+        settings = SweepSettings(
             cache_dir=self.cache_dir,
-            run_dir=rootdir / ".kerascompat" / "runs" / run_id,
+            run_dir=new_run_dir(runs_dir),
             mode=self.mode,
             cwd=Path(self.config.invocation_params.dir),
             user_args=forwarded_args(self.config),
@@ -129,6 +132,12 @@ class MatrixSession:
             rootdir=rootdir,
             inifile=Path(self.config.inipath) if self.config.inipath else None,
         )
+        if not self.settings.resume:
+            return settings
+        resume_from = resumable_cells(runs_dir, settings.run_dir, plans, settings.selection)
+        if not resume_from:
+            self.write_progress("matrix", "--keras-resume: no earlier run to resume")
+        return dataclasses.replace(settings, resume_from=resume_from)
 
     def write_progress(self, cell: str, message: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

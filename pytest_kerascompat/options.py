@@ -34,6 +34,7 @@ HELP = {
     "keras_jobs": "Cells run at once (default: from CPU count and memory)",
     "keras_timeout": "Seconds allowed per test, over the matrix's timeout",
     "keras_pins": "Apply known-good pins to old releases (default: true)",
+    "keras_resume": "Keep the finished squares of the last interrupted run and run only the rest",
 }
 ENVIRONMENT = {
     "keras_matrix_file": "KERASCOMPAT_MATRIX_FILE",
@@ -43,6 +44,7 @@ ENVIRONMENT = {
     "keras_jobs": "KERASCOMPAT_JOBS",
     "keras_timeout": "KERASCOMPAT_TIMEOUT",
     "keras_pins": "KERASCOMPAT_PINS",
+    "keras_resume": "KERASCOMPAT_RESUME",
 }
 
 
@@ -103,6 +105,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="Do not apply known-good pins to old releases",
     )
+    group.addoption("--keras-resume", action="store_true", default=None, help=HELP["keras_resume"])
     for name in ENVIRONMENT:
         parser.addini(name, HELP[name], type="string", default=None)
 
@@ -119,6 +122,7 @@ class Settings:
     jobs: int | None
     timeout: float | None
     pins: bool
+    resume: bool = False
 
 
 def resolve(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T | None:
@@ -173,6 +177,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         jobs=resolve(config, "keras_jobs", parse_jobs),
         timeout=resolve(config, "keras_timeout", parse_seconds),
         pins=resolve(config, "keras_pins", parse_bool) is not False,
+        resume=bool(resolve(config, "keras_resume", parse_bool)),
     )
 
 

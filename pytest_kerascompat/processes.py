@@ -11,10 +11,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 STOP_GRACE_SECONDS = 3.0
+POLL_SECONDS = 0.1
+
+
+class CommandStopped(Exception):
+    """A command was stopped because the sweep is being interrupted."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        super().__init__(f"{argv[0]} was stopped")
 
 
 class CommandTimeout(Exception):
@@ -64,21 +72,23 @@ def run_logged(
     cwd: Path,
     log: Path,
     timeout: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Run to completion (or the time limit) and return the exit status."""
+    """Run to completion (or the time limit, or until asked to stop); return the exit status."""
     process = start_logged(argv, env=env, cwd=cwd, log=log)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while True:
-            remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
             try:
-                return process.wait(timeout=remaining)
+                return process.wait(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
-                stop(process)
-                raise CommandTimeout(argv, timeout or 0) from None
-    except BaseException:
+                pass
+            if should_stop():
+                raise CommandStopped(argv)
+            if deadline is not None and time.monotonic() > deadline:
+                raise CommandTimeout(argv, timeout or 0)
+    finally:
         stop(process)
-        raise
 
 
 def describe_exit(returncode: int | None) -> str:

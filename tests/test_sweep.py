@@ -8,6 +8,10 @@ the same a TensorFlow cell goes through.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +206,96 @@ def test_a_module_that_fails_to_import_is_a_square_and_the_rest_still_run(
     assert gone.exc_type == "ImportError"
     assert "cannot import name 'no_such_name'" in (gone.message or "")
     assert squares(report, "plain")["test_ok"] == "passed"
+
+
+INTERRUPTIBLE = """
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.keras_compat
+RAN = Path(os.environ["KERASCOMPAT_RAN_LOG"])
+
+
+def ran(name):
+    with RAN.open("a") as log:
+        log.write(name + "\\n")
+
+
+def test_first():
+    ran("first")
+
+
+def test_second():
+    ran("second")
+
+
+def test_slow_the_first_time():
+    ran("slow")
+    if RAN.read_text().count("slow") == 1:
+        time.sleep(60)
+"""
+
+
+def wait_for_finishes(run_root: Path, count: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = "".join(path.read_text() for path in run_root.glob("*/plain.jsonl"))
+        if text.count('"event": "finish"') >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the sweep never finished its first tests")
+
+
+def test_an_interrupted_sweep_resumes_with_its_finished_squares(
+    plain_project: pytest.Pytester, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran_log = plain_project.path / "ran.log"
+    monkeypatch.setenv("KERASCOMPAT_RAN_LOG", str(ran_log))
+    plain_project.makepyfile(test_resume=INTERRUPTIBLE)
+    argv = [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache_dir}",
+            "--keras-cells=plain", "--keras-timeout=100", "-p", "no:cacheprovider"]  # fmt: skip
+    first = subprocess.Popen(argv, cwd=plain_project.path, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    wait_for_finishes(plain_project.path / ".kerascompat" / "runs", 2)
+    started = time.monotonic()
+    first.send_signal(signal.SIGINT)
+    output, _ = first.communicate(timeout=30)
+    assert time.monotonic() - started < 15, "Ctrl-C stops the cells' processes promptly"
+    assert first.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert ran_log.read_text().split() == ["first", "second", "slow"]
+
+    second = subprocess.run(  # noqa: S603
+        [*argv, "--keras-resume"], cwd=plain_project.path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stdout
+    assert "2 squares kept from the interrupted run" in second.stdout
+    assert ran_log.read_text().split() == ["first", "second", "slow", "slow"], "no rerun"
+    assert squares(report_of(plain_project), "plain") == {
+        "test_first": "passed",
+        "test_second": "passed",
+        "test_slow_the_first_time": "passed",
+    }
+
+
+def test_two_sweeps_at_once_share_one_environment_build(
+    plain_project: pytest.Pytester, tmp_path: Path
+) -> None:
+    plain_project.makepyfile(
+        "import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n"
+    )
+    cache = tmp_path / "shared-cache"
+    argv = [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache}",
+            "--keras-cells=plain", "-p", "no:cacheprovider"]  # fmt: skip
+    sweeps = [
+        subprocess.Popen(argv, cwd=plain_project.path, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(2)
+    ]
+    outputs = [sweep.communicate(timeout=300)[0] for sweep in sweeps]
+    assert [sweep.returncode for sweep in sweeps] == [0, 0], outputs
+    joined = "\n".join(outputs)
+    assert joined.count("environment built") == 1, joined
+    assert joined.count("environment reused") == 1, joined
+    assert len(list((cache / "envs").iterdir())) == 2, "one environment and its lock file"
