@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,35 @@ def test_the_legacy_example_reaches_back_to_tensorflow_1_15_on_python_3_7(
     assert outcome(report, "test_fit_generator", "tf1.15-keras2.3") is Outcome.PASSED
     assert outcome(report, "test_tf_data", "tf1.15-keras2.3") is Outcome.FAILED
     assert outcome(report, "test_tf_data_from_generator", "tf1.15-keras2.3") is Outcome.REMOVED
+
+
+def test_hangs_and_crashes_in_one_cell_leave_every_other_square_filled(
+    probe_sweep: tuple[subprocess.CompletedProcess[str], Report],
+    tmp_path: Path,
+    cache_dir: Path,
+) -> None:
+    (tmp_path / "test_misbehaving_keras.py").write_text(
+        (RESOURCES / "test_misbehaving_keras.py").read_text()
+    )
+    started = time.monotonic()
+    completed, report = sweep(
+        tmp_path, cache_dir, f"--keras-cells={CELLS}", "--keras-timeout=20", "--keras-probes",
+        "test_misbehaving_keras.py",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    expected = {
+        "test_trains": Outcome.PASSED,
+        "test_fails_on_a_shape_mismatch": Outcome.FAILED,
+        "test_endless_generator_without_steps_per_epoch": Outcome.TIMEOUT,
+        "test_segfaults_in_native_code": Outcome.CRASHED,
+        "test_aborts": Outcome.CRASHED,
+    }
+    for test, expected_outcome in expected.items():
+        assert outcome(report, test, "tf2.15") is expected_outcome, test
+        assert outcome(report, test, "tf2.16") is Outcome.PASSED, test
+    assert outcome(report, "test_fit_generator", "tf2.15") is Outcome.DEPRECATED
+    hang = next(r for r in report.results if r.test.endswith("without_steps_per_epoch")
+                and r.cell == "tf2.15")  # fmt: skip
+    assert "endless_batches" in (hang.detail or "") or "fit" in (hang.detail or "")
+    assert elapsed < 300, f"the sweep took {elapsed:.0f} s"
