@@ -155,3 +155,41 @@ def test_the_header_names_the_matrix_and_the_cache(pytester: pytest.Pytester) ->
     pytester.makefile(".yaml", matrix="cells: [{name: a, python: '2.1'}]\n")
     result = pytester.runpytest("--keras-matrix", "--keras-cache-dir", "cache", "--co")
     result.stdout.fnmatch_lines(["kerascompat: *matrix.yaml (1 cells), * environments in *cache"])
+
+
+BAD_MATRICES = [
+    ("- just\n- a list\n", "expected a mapping with a 'cells' list"),
+    ("cells: [\n", "not valid YAML"),
+    ("defaults: {timeout: 3}\n", "key 'cells': expected a non-empty list of cells"),
+    ("cells: []\n", "key 'cells': expected a non-empty list of cells"),
+    ("cells:\n  - tf2.15\n", "cell #1 must be a mapping"),
+    (
+        "cells:\n  - name: a\n    pyhton: '3.11'\n",
+        "key 'pyhton': unknown key (did you mean 'python'?)",
+    ),
+    (
+        "cells:\n  - name: a\n  - name: a\n",
+        ":3: cell 'a': key 'name': duplicate cell name",
+    ),
+    ("cells:\n  - name: 'a b'\n", "may hold only letters, digits"),
+    ("cells:\n  - name: a\n    tensorflow: 'two'\n", "key 'tensorflow': 'two' is not a version"),
+    (
+        "cells:\n  - name: a\n    packages: ['numpy<<2']\n",
+        "key 'packages': 'numpy<<2' is not a valid",
+    ),
+    ("cells:\n  - name: a\n    env: {1X: '1'}\n", "key 'env.1X': '1X' is not a valid environment"),
+    ("cells:\n  - name: a\n    timeout: soon\n", "key 'timeout': expected a positive number"),
+    ("cells:\n  - name: a\n    timeout: -3\n", "key 'timeout': expected a positive number"),
+    ("cells:\n  - name: a\n    backend: theano\n", "key 'backend': unknown backend 'theano'"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_MATRICES)
+def test_every_matrix_mistake_is_a_usage_error_with_its_place(
+    pytester: pytest.Pytester, text: str, message: str
+) -> None:
+    pytester.makefile(".yaml", matrix=text)
+    result = pytester.runpytest("--keras-matrix")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: *matrix.yaml*{message}*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -299,3 +299,51 @@ def test_two_sweeps_at_once_share_one_environment_build(
     assert joined.count("environment built") == 1, joined
     assert joined.count("environment reused") == 1, joined
     assert len(list((cache / "envs").iterdir())) == 2, "one environment and its lock file"
+
+
+def test_a_crash_while_importing_tensorflow_makes_an_import_error(
+    pytester: pytest.Pytester, cache_dir: Path
+) -> None:
+    broken = RESOURCES / "broken_tensorflow"
+    pytester.makefile(
+        ".yaml",
+        matrix=f"project: {broken}\ncells:\n  - name: aborts\n    python: '3.11'\n"
+        "    env: {KERASCOMPAT_TEST_ABORT_ON_IMPORT: '1'}\n",
+    )
+    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cell = report_of(pytester).cells[0]
+    assert cell.status.value == "import-error"
+    assert "SIGABRT" in (cell.detail or "")
+
+
+def test_workers_leave_when_the_controller_is_killed(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(
+        test_long="import time, pytest\n\n@pytest.mark.keras_compat\n"
+        "def test_long():\n    time.sleep(120)\n"
+    )
+    argv = [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache_dir}",
+            "--keras-cells=plain", "--keras-timeout=300", "-p", "no:cacheprovider"]  # fmt: skip
+    controller = subprocess.Popen(argv, cwd=plain_project.path, stdout=subprocess.DEVNULL)  # noqa: S603
+    runs = plain_project.path / ".kerascompat" / "runs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        events = "".join(path.read_text() for path in runs.glob("*/plain.jsonl"))
+        if '"event": "start"' in events:
+            break
+        time.sleep(0.1)
+    session = next(
+        json.loads(line)
+        for path in runs.glob("*/plain.jsonl")
+        for line in path.read_text().splitlines()
+        if '"event": "session"' in line
+    )
+    controller.kill()
+    controller.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{session['pid']}").exists():
+        time.sleep(0.2)
+    assert not Path(f"/proc/{session['pid']}").exists(), "the orphaned worker exited"

@@ -875,3 +875,22 @@ def test_cell_sources_compile_under_python_3_7(source: Path, tmp_path: Path) -> 
     )
 
     assert completed.returncode == 0, completed.stderr
+
+
+def test_a_module_that_fails_to_import_is_recorded_with_the_original_exception(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_gone="from json import no_such_name\n",
+        test_attr="import json\njson.no_such_attribute\n",
+    )
+    _, events = run_worker(pytester, "--continue-on-collection-errors")
+    errors = {event["test"]: event for event in of_kind(events, "collect_error")}
+    assert errors["test_gone.py"]["exc_type"] == "ImportError"
+    assert errors["test_gone.py"]["missing"]["name"] == "no_such_name"
+    assert errors["test_attr.py"]["exc_type"] == "AttributeError"
+    assert errors["test_attr.py"]["missing"] == {
+        "kind": "attribute",
+        "name": "no_such_attribute",
+        "owner": "json",
+    }

@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -33,6 +34,8 @@ from . import fixtures
 #: Exit status of a worker whose required modules do not import, so that the controller
 #: can tell "this cell cannot run Keras at all" from test failures (1) and usage errors.
 EXIT_IMPORT_ERROR = 3
+#: Exit status of a worker whose controller died.
+EXIT_ORPHANED = 70
 
 MARKER = "keras_compat"
 MARKER_HELP = (
@@ -107,6 +110,24 @@ def pytest_configure(config: pytest.Config) -> None:
     results = config.getoption("kc_results")
     if results:
         manager.register(Recorder(config, EventLog(results)), "kerascompat-worker-recorder")
+        follow_parent()
+
+
+def follow_parent(interval: float = 1.0) -> None:
+    """Exit when the process that started this worker dies.
+
+    Workers run in their own process group, so a controller killed with SIGKILL would
+    otherwise leave them training on; an orphan notices its parent changed and leaves.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="kerascompat-parent-watch", daemon=True).start()
 
 
 # ----------------------------------------------------------------------- events file
