@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .environments import InstallError, ensure_environment, venv_python
 from .hints import find_change
@@ -25,13 +25,22 @@ from .launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
 from .outcomes import classify
 from .planning import CellPlan
 from .processes import CommandTimeout, describe_exit, log_tail, start_logged, stop
-from .results import CellReport, CellStatus, Outcome, Result, write_text_atomically
+from .results import (
+    CellReport,
+    CellStatus,
+    Outcome,
+    Result,
+    outcome_counts,
+    write_text_atomically,
+)
 
 POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 1.5
 IMPORT_LIMIT_SECONDS = 600.0
 
-Progress = Callable[[str, str], None]
+
+class Progress(Protocol):
+    def __call__(self, cell: str, message: str, *, transient: bool = False) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,10 +153,11 @@ def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class CellProgress:
-    """A cell moved to a new stage."""
+    """A cell moved to a new stage (or, ``transient``, a little further within one)."""
 
     cell: str
     message: str
+    transient: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,10 +182,10 @@ def run_sweep(
     messages: queue.Queue[CellProgress] = queue.Queue()
     stopping = threading.Event()
 
-    def progress(cell: str, message: str) -> None:
+    def progress(cell: str, message: str, *, transient: bool = False) -> None:
         if stopping.is_set():
             raise Interrupted
-        messages.put(CellProgress(cell, message))
+        messages.put(CellProgress(cell, message, transient))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
         pending = {
@@ -241,13 +251,18 @@ def run_cell(
     except (InstallError, CommandTimeout) as error:
         detail = getattr(error, "detail", str(error))
         log = settings.run_dir / f"{plan.name}.install.log"
-        progress(plan.name, "install-error")
+        progress(plan.name, f"install-error: {detail.splitlines()[-1] if detail else ''}")
         return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
     run_workers(plan, settings, venv_python(location), cellpath, progress, run, stopping)
     report, squares = assemble(plan, run, settings, time.monotonic() - started)
-    progress(plan.name, f"done in {report.duration:.1f} s")
+    progress(plan.name, f"done in {report.duration:.1f} s: {summarize(squares)}")
     return report, squares
+
+
+def summarize(results: Sequence[Result]) -> str:
+    counts = outcome_counts(results)
+    return ", ".join(f"{count} {outcome.value}" for outcome, count in counts.items()) or "no tests"
 
 
 def replay(previous: Path | None, results: Path) -> CellRun:
@@ -313,7 +328,14 @@ def run_workers(
             cwd=settings.cwd,
             log=settings.run_dir / f"{plan.name}.worker.log",
         )
-        running, returncode, timed_out = watch(process, reader, run, timeout, stopping)
+        running, returncode, timed_out = watch(
+            process,
+            reader,
+            run,
+            timeout,
+            stopping,
+            lambda text: progress(plan.name, text, transient=True),
+        )
         if run.done or run.import_error or running is None:
             if not run.done and not run.import_error:
                 run.worker_failure = describe_exit(returncode)
@@ -352,7 +374,12 @@ def worker_call(
 
 
 def watch(
-    process: Any, reader: EventReader, run: CellRun, timeout: float, stopping: threading.Event
+    process: Any,
+    reader: EventReader,
+    run: CellRun,
+    timeout: float,
+    stopping: threading.Event,
+    status: Callable[[str], None] = lambda text: None,
 ) -> tuple[str | None, int | None, bool]:
     """Follow a worker until it exits or overruns; return the test it died in, if any."""
     running: str | None = None
@@ -363,6 +390,7 @@ def watch(
                 run.apply(event)
                 if event.get("event") == "start":
                     running, since = event["test"], time.monotonic()
+                    status(f"test {len(run.settled) + 1}/{len(run.collected)}")
                 elif event.get("event") in ("finish", "session"):
                     running, since = None, time.monotonic()
             returncode = process.poll()

@@ -130,7 +130,7 @@ KNOWN_CHANGES: tuple[KnownChange, ...] = (
     KnownChange(
         api="tf_keras_missing",
         kind="environment",
-        message=re.compile(r"tf[-_]keras", re.IGNORECASE),
+        message=re.compile(r"No module named '?tf_keras|install(ed)? (the )?`?tf[-_]keras"),
         hint="TF_USE_LEGACY_KERAS=1 needs the tf-keras package matching this TensorFlow "
         "(e.g. tf-keras~=2.16.0 for TensorFlow 2.16)",
     ),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-CELL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from .values import CELL_NAME, ENV_NAME, parse_timeout
+
 BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 TOP_LEVEL_KEYS = ("defaults", "project", "cells")
 DEFAULT_KEYS = ("timeout", "packages", "env", "pins")
@@ -412,17 +411,6 @@ def _timeout(node: _Located, path: Path, cell: str | None) -> float | None:
             key="timeout",
         )
     return number
-
-
-def parse_timeout(value: object) -> float | None:
-    """A positive, finite number of seconds, or None when ``value`` is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if 0 < number < float("inf") else None
 
 
 def _flag(node: _Located, key: str, path: Path, cell: str | None, default: bool) -> bool:

@@ -9,7 +9,7 @@ in the terminal summary.
 from __future__ import annotations
 
 import dataclasses
-import time
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from .index import PackageIndex
 from .matrix import Matrix, MatrixError, load_matrix
 from .options import Settings
 from .planning import CellPlan, PlanOptions, plan_matrix
+from .report import write_report
+from .report.github import append_step_summary
 from .report.terminal import write_table
 from .results import CellReport, Outcome, Report, Result
 from .runs import new_run_dir, resumable_cells
@@ -53,12 +55,14 @@ def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
 
 
 class MatrixSession:
+    """One sweep, as pytest sees it: registered only under ``--keras-matrix``."""
+
     def __init__(self, config: pytest.Config, settings: Settings, matrix: Matrix) -> None:
         self.config, self.settings, self.matrix = config, settings, matrix
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
         self.report = Report()
-        self.started = time.monotonic()
+        self.progress = StatusLine(config.pluginmanager.get_plugin("terminalreporter"))
 
     @property
     def mode(self) -> str:
@@ -86,18 +90,33 @@ class MatrixSession:
             return True
         try:
             for event in run_sweep(plans, self.sweep_settings(plans)):
-                if isinstance(event, CellProgress):
+                if isinstance(event, CellProgress) and event.transient:
+                    self.progress.update(event.cell, event.message)
+                elif isinstance(event, CellProgress):
                     self.write_progress(event.cell, event.message)
                 elif isinstance(event, CellFinished):
+                    self.progress.finish(event.report.name)
                     self.record(event.report, event.results)
         finally:
             # Written even when interrupted: the finished cells are not lost.
-            order = {plan.name: position for position, plan in enumerate(plans)}
-            self.report.cells.sort(key=lambda cell: order[cell.name])
-            self.report.write_json(self.settings.report_json)
+            self.report.sort([plan.name for plan in plans])
+            self.write_reports()
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
         return True
+
+    def write_reports(self) -> None:
+        """Every format from the same report; the step summary on GitHub Actions."""
+        self.report.write_json(self.settings.report_json)
+        extra = (
+            ("md", self.settings.report_md),
+            ("html", self.settings.report_html),
+            ("junitxml", self.settings.junitxml),
+        )
+        for fmt, path in extra:
+            if path is not None:
+                write_report(self.report, fmt, path)
+        append_step_summary(self.report)
 
     def plan(self) -> list[CellPlan]:
         self.write_progress("matrix", "finding interpreters and resolving cells")
@@ -140,17 +159,23 @@ class MatrixSession:
         return dataclasses.replace(settings, resume_from=resume_from)
 
     def write_progress(self, cell: str, message: str) -> None:
+        """One line per stage of a cell: plain text, readable in any CI log."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            self.progress.clear()
             reporter.ensure_newline()
             reporter.write_line(f"[{cell}] {message}")
+            self.progress.show()
 
     def record(self, cell: CellReport, results: list[Result]) -> None:
         self.report.cells.append(cell)
         self.report.results.extend(results)
+        hook = self.config.hook
         for result in results:
             report = test_report(result)
-            self.config.hook.pytest_runtest_logreport(report=report)
+            hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
+            hook.pytest_runtest_logreport(report=report)
+            hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
@@ -163,7 +188,47 @@ class MatrixSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         write_table(terminalreporter, self.report)
-        terminalreporter.write_line(f"JSON report: {self.settings.report_json}")
+        written = [self.settings.report_json, self.settings.report_md, self.settings.report_html,
+                   self.settings.junitxml]  # fmt: skip
+        for path in written:
+            if path is not None:
+                terminalreporter.write_line(f"report: {path}")
+
+
+class StatusLine:
+    """On a terminal, one line rewritten in place with where each running cell is.
+
+    Nothing is drawn when the output is not a terminal, so CI logs hold only the
+    plain stage lines and no control codes.
+    """
+
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+        self.enabled = reporter is not None and reporter.isatty() and reporter.verbosity >= 0
+        self.cells: dict[str, str] = {}
+        self.drawn = False
+
+    def update(self, cell: str, text: str) -> None:
+        self.cells[cell] = text
+        self.show()
+
+    def finish(self, cell: str) -> None:
+        self.cells.pop(cell, None)
+        self.clear()
+        self.show()
+
+    def show(self) -> None:
+        if self.enabled and self.cells:
+            line = "  ".join(f"[{cell}] {text}" for cell, text in self.cells.items())
+            width = shutil.get_terminal_size().columns
+            self.reporter.rewrite(line[: width - 1], erase=True)
+            self.drawn = True
+
+    def clear(self) -> None:
+        if self.enabled and self.drawn:
+            self.reporter.rewrite("", erase=True)
+            self.reporter.write("\r")
+            self.drawn = False
 
 
 def forwarded_args(config: pytest.Config) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .matrix import CELL_NAME, parse_timeout
+from .values import CELL_NAME, parse_timeout
 
 T = TypeVar("T")
 
@@ -30,6 +30,9 @@ HELP = {
     "keras_matrix_file": "Matrix file (default: matrix.yaml in the rootdir, else the bundled one)",
     "keras_cells": "Comma-separated cell names to run (default: all)",
     "keras_report_json": "Where to write the JSON report (default: .kerascompat/report.json)",
+    "keras_report_md": "Also write the table as GitHub-flavoured Markdown to PATH",
+    "keras_report_html": "Also write the table as one self-contained HTML page to PATH",
+    "keras_junitxml": "Also write JUnit XML to PATH: one test case per test and cell",
     "keras_cache_dir": "Where cell environments are kept (default: ~/.cache/pytest-kerascompat)",
     "keras_jobs": "Cells run at once (default: from CPU count and memory)",
     "keras_timeout": "Seconds allowed per test, over the matrix's timeout",
@@ -40,6 +43,9 @@ ENVIRONMENT = {
     "keras_matrix_file": "KERASCOMPAT_MATRIX_FILE",
     "keras_cells": "KERASCOMPAT_CELLS",
     "keras_report_json": "KERASCOMPAT_REPORT_JSON",
+    "keras_report_md": "KERASCOMPAT_REPORT_MD",
+    "keras_report_html": "KERASCOMPAT_REPORT_HTML",
+    "keras_junitxml": "KERASCOMPAT_JUNITXML",
     "keras_cache_dir": "KERASCOMPAT_CACHE_DIR",
     "keras_jobs": "KERASCOMPAT_JOBS",
     "keras_timeout": "KERASCOMPAT_TIMEOUT",
@@ -92,7 +98,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--keras-cells", metavar="NAMES", type=parse_cell_names, help=HELP["keras_cells"]
     )
-    group.addoption("--keras-report-json", metavar="PATH", help=HELP["keras_report_json"])
+    for name in ("keras_report_json", "keras_report_md", "keras_report_html", "keras_junitxml"):
+        flag = "--" + name.replace("_", "-")
+        group.addoption(flag, dest=name, metavar="PATH", help=HELP[name])
     group.addoption("--keras-cache-dir", metavar="PATH", help=HELP["keras_cache_dir"])
     group.addoption("--keras-jobs", metavar="N", type=parse_jobs, help=HELP["keras_jobs"])
     group.addoption(
@@ -123,6 +131,9 @@ class Settings:
     timeout: float | None
     pins: bool
     resume: bool = False
+    report_md: Path | None = None
+    report_html: Path | None = None
+    junitxml: Path | None = None
 
 
 def resolve(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T | None:
@@ -178,6 +189,9 @@ def resolve_settings(config: pytest.Config) -> Settings:
         timeout=resolve(config, "keras_timeout", parse_seconds),
         pins=resolve(config, "keras_pins", parse_bool) is not False,
         resume=bool(resolve(config, "keras_resume", parse_bool)),
+        report_md=resolve_path(config, "keras_report_md"),
+        report_html=resolve_path(config, "keras_report_html"),
+        junitxml=resolve_path(config, "keras_junitxml"),
     )
 
 

@@ -234,3 +234,23 @@ def representative_version(specifier: SpecifierSet) -> Version | None:
         if item.operator in ("==", "===", "~=", ">="):
             return Version(item.version.replace(".*", ""))
     return None
+
+
+KNOWN_PYTHONS = ((3, 13), (3, 12), (3, 11), (3, 10), (3, 9), (3, 8), (3, 7))
+
+
+def newest_supported_python(cell: CellSpec, index: PackageIndex) -> str | None:
+    """The Python a CI job should set up for ``cell``: its own, or the newest with wheels.
+
+    Unlike :func:`choose_interpreter` this asks only the index, because the machine that
+    computes a CI matrix does not have the interpreters its jobs will install.
+    """
+    if cell.python is not None:
+        return cell.python
+    for minor in KNOWN_PYTHONS:
+        if all(
+            index.newest_installable(anchor.name, anchor.specifier, minor) is not None
+            for anchor in cell.anchors
+        ):
+            return f"{minor[0]}.{minor[1]}"
+    return None

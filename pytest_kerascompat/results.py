@@ -165,6 +165,13 @@ class Report:
     def fails_run(self) -> bool:
         return bool(self.failing_results or self.broken_cells)
 
+    def sort(self, cell_order: list[str]) -> None:
+        """Columns in matrix order and squares in cell order: the same table however it ran."""
+        position = {name: index for index, name in enumerate(cell_order)}
+        self.cells.sort(key=lambda cell: position.get(cell.name, len(position)))
+        order = {cell.name: index for index, cell in enumerate(self.cells)}
+        self.results.sort(key=lambda result: order.get(result.cell, len(order)))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,

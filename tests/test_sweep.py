@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_kerascompat.results import Report
+from pytest_kerascompat.results import CellReport, Report
 
 from .conftest import RESOURCES
 
@@ -38,6 +38,18 @@ def squares(report: Report, cell: str) -> dict[str, str]:
         for result in report.results
         if result.cell == cell
     }
+
+
+ONE_MARKED_TEST = "import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n"
+
+
+def broken_cell(pytester: pytest.Pytester, cache_dir: Path, matrix: str) -> CellReport:
+    """Sweep a one-cell matrix that is expected to break the run; return that cell."""
+    pytester.makefile(".yaml", matrix=matrix)
+    pytester.makepyfile(ONE_MARKED_TEST)
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    return report_of(pytester).cells[0]
 
 
 @pytest.fixture
@@ -137,7 +149,7 @@ def test_a_missing_interpreter_is_reported_and_the_sweep_goes_on(
         ".yaml",
         matrix="cells:\n  - {name: ancient, python: '3.1'}\n  - {name: plain, python: '3.11'}\n",
     )
-    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
+    pytester.makepyfile(ONE_MARKED_TEST)
     result = sweep(pytester, cache_dir)
     assert result.ret == pytest.ExitCode.OK
     report = report_of(pytester)
@@ -151,15 +163,12 @@ def test_a_missing_interpreter_is_reported_and_the_sweep_goes_on(
 def test_an_install_failure_is_a_cell_status_with_the_installers_words(
     pytester: pytest.Pytester, cache_dir: Path
 ) -> None:
-    pytester.makefile(
-        ".yaml",
-        matrix="cells:\n  - name: unresolvable\n    python: '3.11'\n"
+    cell = broken_cell(
+        pytester,
+        cache_dir,
+        "cells:\n  - name: unresolvable\n    python: '3.11'\n"
         "    packages: ['kerascompat-no-such-package-anywhere==0.0.1']\n",
     )
-    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
-    result = sweep(pytester, cache_dir)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    cell = report_of(pytester).cells[0]
     assert cell.status.value == "install-error"
     assert "kerascompat-no-such-package-anywhere" in (cell.detail or "")
     assert "install.log" in (cell.detail or "")
@@ -169,14 +178,9 @@ def test_a_tensorflow_that_fails_to_import_makes_an_import_error_with_a_hint(
     pytester: pytest.Pytester, cache_dir: Path
 ) -> None:
     broken = RESOURCES / "broken_tensorflow"
-    pytester.makefile(
-        ".yaml",
-        matrix=f"project: {broken}\ncells:\n  - name: broken\n    python: '3.11'\n",
+    cell = broken_cell(
+        pytester, cache_dir, f"project: {broken}\ncells:\n  - name: broken\n    python: '3.11'\n"
     )
-    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
-    result = sweep(pytester, cache_dir)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    cell = report_of(pytester).cells[0]
     assert cell.status.value == "import-error"
     assert "Unable to convert function return value" in (cell.detail or "")
     assert "numpy<2" in (cell.detail or "")
@@ -196,7 +200,7 @@ def test_a_module_that_fails_to_import_is_a_square_and_the_rest_still_run(
 ) -> None:
     plain_project.makepyfile(
         test_gone="from os import no_such_name\n",
-        test_fine="import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n",
+        test_fine=ONE_MARKED_TEST,
     )
     result = sweep(plain_project, cache_dir, "--keras-cells=plain")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -283,9 +287,7 @@ def test_an_interrupted_sweep_resumes_with_its_finished_squares(
 def test_two_sweeps_at_once_share_one_environment_build(
     plain_project: pytest.Pytester, tmp_path: Path
 ) -> None:
-    plain_project.makepyfile(
-        "import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n"
-    )
+    plain_project.makepyfile(ONE_MARKED_TEST)
     cache = tmp_path / "shared-cache"
     argv = [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache}",
             "--keras-cells=plain", "-p", "no:cacheprovider"]  # fmt: skip
@@ -305,15 +307,12 @@ def test_a_crash_while_importing_tensorflow_makes_an_import_error(
     pytester: pytest.Pytester, cache_dir: Path
 ) -> None:
     broken = RESOURCES / "broken_tensorflow"
-    pytester.makefile(
-        ".yaml",
-        matrix=f"project: {broken}\ncells:\n  - name: aborts\n    python: '3.11'\n"
+    cell = broken_cell(
+        pytester,
+        cache_dir,
+        f"project: {broken}\ncells:\n  - name: aborts\n    python: '3.11'\n"
         "    env: {KERASCOMPAT_TEST_ABORT_ON_IMPORT: '1'}\n",
     )
-    pytester.makepyfile("import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n")
-    result = sweep(pytester, cache_dir)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    cell = report_of(pytester).cells[0]
     assert cell.status.value == "import-error"
     assert "SIGABRT" in (cell.detail or "")
 

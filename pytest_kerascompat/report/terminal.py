@@ -81,3 +81,22 @@ def write_notes(writer: Any, report: Report) -> None:
 
 def shorten(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+class PlainWriter:
+    """The parts of pytest's TerminalReporter the table uses, for plain text streams."""
+
+    def __init__(self, stream: Any, width: int = 80) -> None:
+        self.stream, self.width = stream, width
+
+    def write(self, text: str, **markup: bool) -> None:
+        self.stream.write(text)
+
+    def line(self, text: str = "", **markup: bool) -> None:
+        self.stream.write(text.rstrip() + "\n")
+
+    def write_line(self, text: str, **markup: bool) -> None:
+        self.line(text)
+
+    def write_sep(self, sep: str, title: str, **markup: bool) -> None:
+        self.line(f" {title} ".center(self.width, sep))
