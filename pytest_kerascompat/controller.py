@@ -399,7 +399,10 @@ def watch(
                     run.apply(event)
                     if event.get("event") == "finish" and event.get("test") == running:
                         running = None
-                return running, returncode, False
+                # Dying after the limit (TensorFlow can crash while faulthandler dumps the
+                # stack) is still that test's timeout, not a crash of its own.
+                late = running is not None and time.monotonic() - since >= timeout
+                return running, returncode, late
             if overran(run, running, since, timeout):
                 stop(process)
                 return running, process.returncode, True

@@ -346,3 +346,23 @@ def test_workers_leave_when_the_controller_is_killed(
     while time.monotonic() < deadline and Path(f"/proc/{session['pid']}").exists():
         time.sleep(0.2)
     assert not Path(f"/proc/{session['pid']}").exists(), "the orphaned worker exited"
+
+
+def test_a_worker_that_dies_after_the_time_limit_records_a_timeout(
+    plain_project: pytest.Pytester, cache_dir: Path
+) -> None:
+    plain_project.makepyfile(
+        test_late="""
+        import ctypes, time
+        import pytest
+
+        @pytest.mark.keras_compat
+        def test_overruns_then_crashes():
+            time.sleep(3.5)  # past the 3 s limit, before the controller's kill
+            ctypes.string_at(0)
+        """
+    )
+    sweep(plain_project, cache_dir, "--keras-cells=plain")
+    (result,) = report_of(plain_project).results
+    assert result.outcome.value == "timeout"
+    assert "test_overruns_then_crashes" in (result.detail or "")
