@@ -62,7 +62,7 @@ class MatrixSession:
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
         self.report = Report()
-        self.progress = StatusLine(config.pluginmanager.get_plugin("terminalreporter"))
+        self.progress = StatusLine(config)
 
     @property
     def mode(self) -> str:
@@ -97,6 +97,7 @@ class MatrixSession:
                 elif isinstance(event, CellFinished):
                     self.progress.finish(event.report.name)
                     self.record(event.report, event.results)
+                    self.progress.show(after_output=True)
         finally:
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
@@ -202,11 +203,20 @@ class StatusLine:
     plain stage lines and no control codes.
     """
 
-    def __init__(self, reporter: Any) -> None:
-        self.reporter = reporter
-        self.enabled = reporter is not None and reporter.isatty() and reporter.verbosity >= 0
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.cells: dict[str, str] = {}
         self.drawn = False
+
+    @property
+    def reporter(self) -> Any:
+        """Looked up when drawing: the terminal reporter registers after this plugin."""
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+    @property
+    def enabled(self) -> bool:
+        reporter = self.reporter
+        return reporter is not None and reporter.isatty() and reporter.verbosity >= 0
 
     def update(self, cell: str, text: str) -> None:
         self.cells[cell] = text
@@ -215,10 +225,11 @@ class StatusLine:
     def finish(self, cell: str) -> None:
         self.cells.pop(cell, None)
         self.clear()
-        self.show()
 
-    def show(self) -> None:
+    def show(self, *, after_output: bool = False) -> None:
         if self.enabled and self.cells:
+            if after_output:
+                self.reporter.ensure_newline()
             line = "  ".join(f"[{cell}] {text}" for cell, text in self.cells.items())
             width = shutil.get_terminal_size().columns
             self.reporter.rewrite(line[: width - 1], erase=True)
