@@ -15,7 +15,17 @@ import html
 from collections.abc import Iterable, Mapping
 
 from ..results import CellReport, CellStatus, Outcome, Report, Result, outcome_counts
-from .table import NOT_COLLECTED, Row, Square, header_rows, notable_results, row_label, test_rows
+from .table import (
+    NOT_COLLECTED,
+    Row,
+    Square,
+    header_rows,
+    notable_results,
+    plural,
+    row_label,
+    run_failures,
+    test_rows,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,17 +136,11 @@ def page_header(report: Report, title: str) -> str:
     )
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def verdict(report: Report) -> str:
     """What decides the exit status, said first: it is what a reader of CI output asks."""
-    failing, broken = len(report.failing_results), len(report.broken_cells)
-    if not failing and not broken:
+    reasons = run_failures(report)
+    if not reasons:
         return '<p class="verdict passes">Run passes</p>'
-    reasons = [f"{plural(failing, 'user square')} broke"] if failing else []
-    reasons += [f"{plural(broken, 'cell')} could not run"] if broken else []
     return f'<p class="verdict fails">Run fails: {esc(", ".join(reasons))}</p>'
 
 

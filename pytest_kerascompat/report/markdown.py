@@ -13,7 +13,16 @@ import re
 from collections.abc import Iterable
 
 from ..results import CellReport, CellStatus, Outcome, Report, Result, outcome_counts
-from .table import NOT_COLLECTED, Row, Square, all_rows, notable_results, row_label
+from .table import (
+    NOT_COLLECTED,
+    Row,
+    Square,
+    all_rows,
+    notable_results,
+    plural,
+    row_label,
+    run_failures,
+)
 
 HEADING = "Keras compatibility matrix"
 MARKERS: dict[Outcome, str] = {
@@ -86,16 +95,10 @@ def sorted_counts(counts: dict[Outcome, int]) -> list[tuple[Outcome, int]]:
 
 def verdict(report: Report) -> str:
     """What decides the exit status, in words: the reader of a CI summary asks this first."""
-    failing, broken = len(report.failing_results), len(report.broken_cells)
-    if not failing and not broken:
-        return "✅ **run passes**"
-    reasons = [f"{plural(failing, 'user square')} broke"] if failing else []
-    reasons += [f"{plural(broken, 'cell')} could not run"] if broken else []
-    return f"❌ **run fails** ({', '.join(reasons)})"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    reasons = run_failures(report)
+    if not reasons:
+        return "\u2705 **run passes**"
+    return f"\u274c **run fails** ({', '.join(reasons)})"
 
 
 def table(report: Report) -> str:

@@ -94,3 +94,15 @@ def notable_results(report: Report) -> Iterator[tuple[Result, list[str]]]:
         groups.setdefault(key, []).append(result)
     for results in groups.values():
         yield results[0], [result.cell for result in results]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def run_failures(report: Report) -> list[str]:
+    """Why the run fails, in words (empty when it passes): what decides the exit status."""
+    failing, broken = len(report.failing_results), len(report.broken_cells)
+    reasons = [f"{plural(failing, 'user square')} broke"] if failing else []
+    reasons += [f"{plural(broken, 'cell')} could not run"] if broken else []
+    return reasons
