@@ -14,8 +14,7 @@ from .matrix import MatrixError, load_matrix
 from .merge import MergeError, merge_reports
 from .options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
 from .planning import newest_supported_python
-from .report import write_report
-from .report.github import append_step_summary
+from .report import write_reports
 from .report.terminal import PlainWriter, write_table
 
 OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
@@ -59,11 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_merge(args: argparse.Namespace) -> int:
     """Exit 1 when the merged report fails the run, as the sweep itself would."""
     report = merge_reports(args.shards)
-    for flag, fmt in OUTPUTS:
-        destination = getattr(args, flag)
-        if destination is not None:
-            write_report(report, fmt, destination)
-    append_step_summary(report)
+    write_reports(report, {fmt: getattr(args, flag) for flag, fmt in OUTPUTS})
     write_table(PlainWriter(sys.stdout), report)
     return 1 if report.fails_run else 0
 

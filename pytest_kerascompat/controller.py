@@ -68,6 +68,10 @@ class SweepSettings:
     def results_file(self, plan: CellPlan) -> Path:
         return self.run_dir / f"{plan.name}.jsonl"
 
+    def log_file(self, plan: CellPlan, kind: str) -> Path:
+        """``install`` or ``worker``: where a cell's installer and workers write."""
+        return self.run_dir / f"{plan.name}.{kind}.log"
+
     @property
     def selection(self) -> dict[str, Any]:
         """What decides which tests a cell runs; a resumed run must have the same."""
@@ -118,8 +122,8 @@ class CellRun:
 class EventReader:
     """Reads the complete JSON lines a worker appended since the last call."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.offset, self.partial = path, 0, b""
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path, self.offset, self.partial = path, offset, b""
 
     def read(self) -> list[dict[str, Any]]:
         try:
@@ -131,13 +135,18 @@ class EventReader:
         self.offset += len(chunk)
         lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()
-        events = []
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-        return events
+        return parse_events(lines)
+
+
+def parse_events(lines: Sequence[bytes]) -> list[dict[str, Any]]:
+    """Complete JSON lines to events; a line torn by a crash is skipped."""
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
 
 
 def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
@@ -224,9 +233,8 @@ def run_cell(
     settings: SweepSettings,
     cellpath: Path,
     progress: Progress,
-    stopping: threading.Event | None = None,
+    stopping: threading.Event,
 ) -> tuple[CellReport, list[Result]]:
-    stopping = stopping or threading.Event()
     started = time.monotonic()
     if plan.executable is None:
         progress(plan.name, f"no interpreter: {plan.python_note}")
@@ -244,13 +252,13 @@ def run_cell(
             plan,
             cache_dir=settings.cache_dir,
             plan_file=settings.plan_file,
-            log=settings.run_dir / f"{plan.name}.install.log",
+            log=settings.log_file(plan, "install"),
             cwd=settings.cwd,
             should_stop=stopping.is_set,
         )
     except (InstallError, CommandTimeout) as error:
         detail = getattr(error, "detail", str(error))
-        log = settings.run_dir / f"{plan.name}.install.log"
+        log = settings.log_file(plan, "install")
         progress(plan.name, f"install-error: {detail.splitlines()[-1] if detail else ''}")
         return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
@@ -275,16 +283,23 @@ def replay(previous: Path | None, results: Path) -> CellRun:
         data = b""
     data = data[: data.rfind(b"\n") + 1]
     results.write_bytes(data)
-    for event in EventReader(results).read():
+    for event in parse_events(data.split(b"\n")):
         run.apply(event)
     return run
 
 
 def append_event(results: Path, event: Mapping[str, Any]) -> None:
-    """The controller's own events (crashes, timeouts) go in the cell's file too."""
-    with results.open("ab") as stream:
-        if stream.tell() and not results.read_bytes().endswith(b"\n"):
-            stream.write(b"\n")
+    """The controller's own events (crashes, timeouts) go in the cell's file too.
+
+    A worker killed mid-line leaves a torn last line; it is ended first so the event
+    stays a line of its own.
+    """
+    with results.open("a+b") as stream:  # appends land at the end whatever we read
+        size = stream.seek(0, os.SEEK_END)
+        if size:
+            stream.seek(size - 1)
+            if stream.read(1) != b"\n":
+                stream.write(b"\n")
         stream.write(json.dumps(event).encode() + b"\n")
 
 
@@ -316,8 +331,7 @@ def run_workers(
 ) -> None:
     """Run workers until every collected test has a square, replacing dead ones."""
     results = settings.results_file(plan)
-    reader = EventReader(results)
-    reader.read()
+    reader = EventReader(results, offset=results.stat().st_size)  # replayed events are in run
     timeout = settings.timeout_for(plan)
     for attempt in range(1, 10_000):
         call = worker_call(plan, settings, cellpath, results, run, attempt)
@@ -326,7 +340,7 @@ def run_workers(
             argv,
             env=worker_env(plan, cellpath),
             cwd=settings.cwd,
-            log=settings.run_dir / f"{plan.name}.worker.log",
+            log=settings.log_file(plan, "worker"),
         )
         running, returncode, timed_out = watch(
             process,
@@ -491,7 +505,7 @@ def assemble(
 def cell_status(
     plan: CellPlan, run: CellRun, settings: SweepSettings
 ) -> tuple[CellStatus, str | None]:
-    log = settings.run_dir / f"{plan.name}.worker.log"
+    log = settings.log_file(plan, "worker")
     if run.import_error:
         error = run.import_error
         text = f"{error.get('exc_type')}: {error.get('message')}"

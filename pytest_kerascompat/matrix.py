@@ -98,9 +98,6 @@ class Matrix:
     cells: tuple[CellSpec, ...]
     project: str | None = None
 
-    def cell(self, name: str) -> CellSpec:
-        return next(cell for cell in self.cells if cell.name == name)
-
     def select(self, names: list[str]) -> Matrix:
         """Keep the named cells; an unknown name is the user's mistake, located in the file."""
         known = [cell.name for cell in self.cells]

@@ -21,8 +21,7 @@ from .index import PackageIndex
 from .matrix import Matrix, MatrixError, load_matrix
 from .options import Settings
 from .planning import CellPlan, PlanOptions, plan_matrix
-from .report import write_report
-from .report.github import append_step_summary
+from .report import write_reports
 from .report.terminal import write_table
 from .results import CellReport, Outcome, Report, Result
 from .runs import new_run_dir, resumable_cells
@@ -62,6 +61,7 @@ class MatrixSession:
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
         self.report = Report()
+        self.written: list[Path] = []
         self.progress = StatusLine(config)
 
     @property
@@ -101,23 +101,10 @@ class MatrixSession:
         finally:
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
-            self.write_reports()
+            self.written = write_reports(self.report, self.settings.report_destinations)
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
         return True
-
-    def write_reports(self) -> None:
-        """Every format from the same report; the step summary on GitHub Actions."""
-        self.report.write_json(self.settings.report_json)
-        extra = (
-            ("md", self.settings.report_md),
-            ("html", self.settings.report_html),
-            ("junitxml", self.settings.junitxml),
-        )
-        for fmt, path in extra:
-            if path is not None:
-                write_report(self.report, fmt, path)
-        append_step_summary(self.report)
 
     def plan(self) -> list[CellPlan]:
         self.write_progress("matrix", "finding interpreters and resolving cells")
@@ -189,11 +176,8 @@ class MatrixSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         write_table(terminalreporter, self.report)
-        written = [self.settings.report_json, self.settings.report_md, self.settings.report_html,
-                   self.settings.junitxml]  # fmt: skip
-        for path in written:
-            if path is not None:
-                terminalreporter.write_line(f"report: {path}")
+        for path in self.written:
+            terminalreporter.write_line(f"report: {path}")
 
 
 class StatusLine:

@@ -64,7 +64,7 @@ def define_sessions(plans: Sequence[CellPlan], *, mode: str, cache_dir: Path) ->
         if plan.executable is None:
             session.skip(f"no interpreter: {plan.python_note}")
         location = build_cell(session, plan)
-        run_cell(session, plan, location, mode=mode, cache_dir=cache_dir)
+        run_cell_tests(session, plan, location, mode=mode, cache_dir=cache_dir)
 
 
 def build_cell(session: nox.Session, plan: CellPlan) -> Path:
@@ -85,7 +85,7 @@ def build_cell(session: nox.Session, plan: CellPlan) -> Path:
     return location
 
 
-def run_cell(
+def run_cell_tests(
     session: nox.Session, plan: CellPlan, location: Path, *, mode: str, cache_dir: Path
 ) -> None:
     """Run the worker as ``pytest --keras-matrix`` would, with pytest's own output."""

@@ -135,6 +135,16 @@ class Settings:
     report_html: Path | None = None
     junitxml: Path | None = None
 
+    @property
+    def report_destinations(self) -> dict[str, Path | None]:
+        """Report format to path; JSON is always written."""
+        return {
+            "json": self.report_json,
+            "md": self.report_md,
+            "html": self.report_html,
+            "junitxml": self.junitxml,
+        }
+
 
 def resolve(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T | None:
     """Command line, then environment variable, then ini; ``None`` when none is set."""

@@ -145,9 +145,10 @@ class Report:
         return list(dict.fromkeys(result.test for result in self.results))
 
     def square(self, test: str, cell: str) -> Result | None:
-        return self._index().get((test, cell))
+        return self.squares().get((test, cell))
 
-    def _index(self) -> dict[tuple[str, str], Result]:
+    def squares(self) -> dict[tuple[str, str], Result]:
+        """Every square by ``(test, cell)``: build it once per rendering, not per square."""
         return {result.key: result for result in self.results}
 
     def api_of(self, test: str) -> str | None:
@@ -187,9 +188,12 @@ class Report:
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )
 
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
     def write_json(self, path: Path) -> None:
         """Write atomically, so a reader never sees half a report."""
-        write_text_atomically(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        write_text_atomically(path, self.to_json())
 
     @classmethod
     def read_json(cls, path: Path) -> Report:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..results import Report, write_text_atomically
+from .github import append_step_summary
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
 
-
-def render_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2) + "\n"
-
-
 # The sweep and ``merge`` both write through this table, so they cannot disagree on a format.
 RENDERERS: Mapping[str, Callable[[Report], str]] = {
-    "json": render_json,
+    "json": Report.to_json,
     "md": render_markdown,
     "html": render_html,
     "junitxml": render_junit,
@@ -33,3 +28,14 @@ def write_report(report: Report, fmt: str, path: Path) -> None:
         known = ", ".join(RENDERERS)
         raise ValueError(f"unknown report format {fmt!r} (known: {known})") from None
     write_text_atomically(path, render(report))
+
+
+def write_reports(report: Report, destinations: Mapping[str, Path | None]) -> list[Path]:
+    """Every requested format (format name to path), then the GitHub step summary if set."""
+    written = []
+    for fmt, path in destinations.items():
+        if path is not None:
+            write_report(report, fmt, path)
+            written.append(path)
+    append_step_summary(report)
+    return written

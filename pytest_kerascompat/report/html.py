@@ -161,7 +161,7 @@ def legend() -> str:
 def matrix(report: Report) -> str:
     """The table in a scrolling region, so its header row and first column can stick."""
     head = "".join(cell_header(cell, index, report) for index, cell in enumerate(report.cells))
-    index = {result.key: result for result in report.results}
+    index = report.squares()
     rows = "\n".join(
         test_row(report, index, test, row) for test, row in zip(report.tests, test_rows(report))
     )

@@ -73,7 +73,7 @@ def cell_cases(report: Report, cell: CellReport) -> Iterable[ET.Element]:
     """A cell that could not run is one ``environment`` case, not a failure per test."""
     if cell.status is not CellStatus.OK:
         yield environment_case(cell)
-    index = {result.key: result for result in report.results}
+    index = report.squares()
     for test in report.tests:
         result = index.get((test, cell.name))
         if result is not None:

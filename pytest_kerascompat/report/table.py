@@ -64,7 +64,7 @@ def row_label(report: Report, test: str) -> str:
 
 
 def test_rows(report: Report) -> list[Row]:
-    index = {result.key: result for result in report.results}
+    index = report.squares()
     rows = []
     for test in report.tests:
         squares = [square_for(index.get((test, cell.name)), cell) for cell in report.cells]
