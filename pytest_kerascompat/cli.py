@@ -1,4 +1,4 @@
-"""``python -m pytest_kerascompat``: commands around a sweep (merge shards, CI matrix)."""
+"""``python -m pytest_kerascompat``: commands around a sweep (merge shards, CI matrix, scan)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from .options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
 from .planning import newest_supported_python
 from .report import write_reports
 from .report.terminal import PlainWriter, write_table
+from .scan import ScanUsageError
+from .scan import command as scan_command
 
 OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
 EXIT_USAGE = 2
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="Matrix file (default: ./matrix.yaml, else the bundled one)",
     )
+    scan_command.add_parser(commands)
     return parser
 
 
@@ -49,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "merge":
             return run_merge(args)
+        if args.command == "scan":
+            return scan_command.run(args)
         return run_ci_matrix(args)
-    except (MergeError, MatrixError, IndexUnavailable) as error:
+    except (MergeError, MatrixError, IndexUnavailable, ScanUsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

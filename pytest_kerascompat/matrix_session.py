@@ -22,6 +22,7 @@ from .matrix import Matrix, MatrixError, load_matrix
 from .options import Settings
 from .planning import CellPlan, PlanOptions, plan_matrix
 from .report import write_reports
+from .report.table import caught_by
 from .report.terminal import write_table
 from .results import CellReport, Outcome, Report, Result
 from .runs import new_run_dir, resumable_cells
@@ -275,12 +276,15 @@ class CrashLine:
 
 
 class SquareRepr:
-    """A failing square as pytest prints it: outcome, message, hint (and stack, if any)."""
+    """A failing square as pytest prints it: outcome, message, hint, scan rule, stack."""
 
     def __init__(self, result: Result) -> None:
         self.lines = [f"[{result.cell}] {result.outcome.value}: {describe(result)}"]
         if result.hint:
             self.lines.append(f"hint: {result.hint}")
+        command = caught_by(result)
+        if command:
+            self.lines.append(f"caught by: {command}")
         if result.detail:
             self.lines += ["", *result.detail.splitlines()]
         self.reprcrash = CrashLine(result.cell, 0, f"{result.outcome.value}: {describe(result)}")

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .hints import rule_for_hint
+
 SCHEMA_VERSION = 1
 
 
@@ -37,10 +39,20 @@ class Outcome(str, enum.Enum):
         """Whether this outcome makes a user test fail the run."""
         return self in BREAKING_OUTCOMES
 
+    @property
+    def names_scan_rule(self) -> bool:
+        """Whether a square with this outcome names the scan rule of its known change.
+
+        The ones the scanner would have predicted: gone, broken or warning; not a pass,
+        a skip, or a break the test already declared.
+        """
+        return self in SCAN_RULE_OUTCOMES
+
 
 BREAKING_OUTCOMES = frozenset(
     {Outcome.FAILED, Outcome.ERROR, Outcome.REMOVED, Outcome.TIMEOUT, Outcome.CRASHED}
 )
+SCAN_RULE_OUTCOMES = frozenset({Outcome.REMOVED, Outcome.FAILED, Outcome.ERROR, Outcome.DEPRECATED})
 
 
 class CellStatus(str, enum.Enum):
@@ -108,6 +120,16 @@ class Result:
     hint: str | None = None
     probe: bool = False
     detail: str | None = None
+    rule: str | None = None
+
+    def __post_init__(self) -> None:
+        """Name the scan rule that finds this square's known change, unless one is given.
+
+        Derived from the hint (which comes from the same table), so every square that
+        carries a hint also carries its rule, however it was built or read back.
+        """
+        if self.rule is None and self.hint and self.outcome.names_scan_rule:
+            object.__setattr__(self, "rule", rule_for_hint(self.hint))
 
     @property
     def key(self) -> tuple[str, str]:

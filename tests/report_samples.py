@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_kerascompat.hints import KNOWN_CHANGES
 from pytest_kerascompat.results import CellReport, CellStatus, Outcome, Report, Result
 
 HOSTILE_MESSAGE = '<script>alert("x")</script> shape (3|4) & more'
@@ -37,6 +38,9 @@ NOT_COLLECTED = (ONLY_TF, "keras3-jax")
 FIT_GENERATOR_HINT = (
     "fit_generator is gone from Keras 3: use model.fit(generator, steps_per_epoch=...)"
 )
+# Hints from the table of known changes name their scan rule; other hints name none.
+WORKERS_HINT = next(change.hint for change in KNOWN_CHANGES if change.api == "fit_workers")
+FIT_GENERATOR_SCAN = "python -m pytest_kerascompat scan --select fit_generator"
 
 
 def sample_cells() -> list[CellReport]:
@@ -70,7 +74,7 @@ def sample_results() -> list[Result]:
     removed_workers = {
         "exc_type": "TypeError",
         "message": "fit() got an unexpected keyword argument 'workers'",
-        "hint": "pass workers= to keras.utils.PyDataset.__init__",
+        "hint": WORKERS_HINT,
     }
     return [
         probe("tf2.15", FIT_GENERATOR, "fit_generator", Outcome.DEPRECATED,

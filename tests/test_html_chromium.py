@@ -8,6 +8,7 @@ with the standard library only (zlib and the five PNG filters).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -26,7 +27,7 @@ from pytest_kerascompat.report.html import (
 )
 from pytest_kerascompat.results import Outcome
 
-from .report_samples import HOSTILE_MESSAGE, OK_CELLS, sample_report
+from .report_samples import FIT_GENERATOR_SCAN, HOSTILE_MESSAGE, OK_CELLS, sample_report
 
 pytestmark = pytest.mark.chromium
 
@@ -155,6 +156,20 @@ def test_focusing_a_square_shows_its_message_as_text_in_the_panel(
     assert "hint: reshape the | input first" in dom.text
     scripts = [tag for tag, _ in dom.elements if tag == "script"]
     assert len(scripts) == 2, "only the page's script and the test's focus script"
+
+
+def test_focusing_a_removed_square_names_the_scan_that_catches_it_in_the_panel(
+    chromium: str, tmp_path: Path, page: Path
+) -> None:
+    focus = "<script>document.querySelector('td.outcome-removed').focus()</script></body>"
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", focus), "utf-8")
+    dom = run_chromium(chromium, tmp_path, page, "--dump-dom")
+    panel = re.search(r'data-field="rule">([^<]*)</div>', dom)
+    assert panel is not None
+    assert panel.group(1) == f"caught by: {FIT_GENERATOR_SCAN}"
+    cell = re.search(r'data-field="cell">([^<]*)</span>', dom)
+    assert cell is not None
+    assert cell.group(1) == "in tf2.16"
 
 
 def test_the_screenshot_paints_the_passed_and_removed_colours(

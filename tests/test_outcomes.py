@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
+from pytest_kerascompat.controller import verdict_result
 from pytest_kerascompat.hints import KNOWN_CHANGES, find_change
 from pytest_kerascompat.outcomes import classify
 from pytest_kerascompat.pins import pins_for
@@ -35,6 +36,33 @@ def test_a_removed_api_under_test_is_removed_with_its_hint() -> None:
     assert verdict.exc_type == "AttributeError"
     assert verdict.hint is not None
     assert "model.fit(generator" in verdict.hint
+
+
+def test_a_removed_square_built_from_the_workers_event_names_its_scan_rule() -> None:
+    result = verdict_result("tf2.16", finish(**FIT_GENERATOR_GONE), KERAS3)
+    assert (result.outcome, result.rule) == (Outcome.REMOVED, "fit_generator")
+    passed = verdict_result("tf2.15", finish(api="fit_generator"), KERAS2)
+    assert (passed.hint, passed.rule) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("names", "texts", "api"),
+    [
+        (["predict_classes"], [], "predict_classes"),
+        (["LocallyConnected2D"], [], "removed_layers"),
+        ([], ["ValueError: Argument(s) not recognized: {'lr': 0.01}"], "optimizer_lr"),
+        ([], ["ImportError: `keras.optimizers.legacy` is not supported in Keras 3."],
+         "optimizers_legacy"),
+        ([], ["Your `PyDataset` class should call `super().__init__(**kwargs)` in its"],
+         "sequence_super_init"),
+    ],
+)  # fmt: skip
+def test_the_changes_added_for_the_scanner_explain_what_a_sweep_sees(
+    names: list[str], texts: list[str], api: str
+) -> None:
+    change = find_change(names=names, texts=texts)
+    assert change is not None
+    assert (change.api, change.rule) == (api, api)
 
 
 def test_a_deprecation_warning_naming_the_api_makes_a_pass_deprecated() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_kerascompat.hints import KNOWN_CHANGES
+from pytest_kerascompat.merge import merge_reports
 from pytest_kerascompat.report import RENDERERS, write_report
 from pytest_kerascompat.report.html import (
     OUTCOME_COLOURS,
@@ -21,12 +24,14 @@ from pytest_kerascompat.report.html import (
 from pytest_kerascompat.report.junit import render_junit
 from pytest_kerascompat.report.markdown import MARKERS, escape, render_markdown
 from pytest_kerascompat.report.table import row_label
+from pytest_kerascompat.report.terminal import PlainWriter, write_table
 from pytest_kerascompat.results import CellReport, Outcome, Report, Result
 
 from .report_samples import (
     BROKEN_CELL,
     FIT_GENERATOR,
     FIT_GENERATOR_HINT,
+    FIT_GENERATOR_SCAN,
     HOSTILE_MESSAGE,
     INSTALL_DETAIL,
     LEGACY,
@@ -39,6 +44,7 @@ from .report_samples import (
     TF_DATA,
     TRAINS,
     WORKERS,
+    WORKERS_HINT,
     sample_report,
 )
 
@@ -493,3 +499,112 @@ def test_write_report_names_the_known_formats_for_an_unknown_one(
     with pytest.raises(ValueError, match="known: json, md, html, junitxml"):
         write_report(report, "pdf", tmp_path / "report.pdf")
     assert not list(tmp_path.iterdir())
+
+
+# --- the scan rule that would have caught a square ---------------------------------------
+
+
+def rule_of(report: Report, test: str, cell: str) -> str | None:
+    result = report.square(test, cell)
+    assert result is not None, (test, cell)
+    return result.rule
+
+
+def test_a_square_whose_change_has_a_scan_rule_names_it(report: Report) -> None:
+    assert rule_of(report, FIT_GENERATOR, "tf2.16") == "fit_generator"
+    assert rule_of(report, FIT_GENERATOR, "tf2.15") == "fit_generator"
+    assert rule_of(report, WORKERS, "keras3-jax") == "fit_workers"
+    assert rule_of(report, TRAINS, "tf2.16") is None, "a hint from nowhere in the table"
+    assert rule_of(report, TF_DATA, "tf2.16") is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "rule"),
+    [
+        (Outcome.REMOVED, "fit_workers"),
+        (Outcome.FAILED, "fit_workers"),
+        (Outcome.DEPRECATED, "fit_workers"),
+        (Outcome.XFAILED, None),
+        (Outcome.TIMEOUT, None),
+    ],
+)
+def test_only_squares_the_scanner_would_have_predicted_name_the_rule(
+    outcome: Outcome, rule: str | None
+) -> None:
+    assert Result("tf2.16", WORKERS, outcome, hint=WORKERS_HINT).rule == rule
+
+
+def test_a_changes_hint_without_a_scan_pattern_names_no_rule() -> None:
+    hint = "this TensorFlow was built for NumPy 1"
+    numpy_hint = next(c.hint for c in KNOWN_CHANGES if c.api == "numpy2")
+    assert numpy_hint.startswith(hint)
+    assert Result("tf2.10", TRAINS, Outcome.FAILED, hint=numpy_hint).rule is None
+
+
+def test_the_rule_round_trips_through_json_and_merge(report: Report, tmp_path: Path) -> None:
+    data = json.loads(report.to_json())
+    rules = {(r["test"], r["cell"]): r["rule"] for r in data["results"]}
+    assert rules[(FIT_GENERATOR, "keras3-jax")] == "fit_generator"
+    assert rules[(TRAINS, "tf2.16")] is None
+    explicit = Result("tf2.16", TRAINS, Outcome.REMOVED, hint="x", rule="predict_classes")
+    assert Result.from_dict(explicit.to_dict()) == explicit, "a stored rule is kept as it is"
+    shards = []
+    for cell in OK_CELLS:
+        shard = Report(
+            cells=[c for c in report.cells if c.name == cell],
+            results=[r for r in report.results if r.cell == cell],
+        )
+        shards.append(tmp_path / f"{cell}.json")
+        shard.write_json(shards[-1])
+    merged = merge_reports(shards)
+    assert rule_of(merged, WORKERS, "tf2.16") == "fit_workers"
+
+
+def test_the_terminal_notes_say_which_scan_catches_a_removed_square(report: Report) -> None:
+    stream = io.StringIO()
+    write_table(PlainWriter(stream, width=100), report)
+    lines = stream.getvalue().splitlines()
+    removed = lines.index(
+        "fit_generator [tf2.16, keras3-jax]: removed - "
+        "AttributeError: 'Functional' object has no attribute 'fit_generator'"
+    )
+    assert lines[removed + 1 : removed + 3] == [
+        f"    hint: {FIT_GENERATOR_HINT}",
+        f"    caught by: {FIT_GENERATOR_SCAN}",
+    ]
+    caught = [line for line in lines if "caught by" in line]
+    assert len(caught) == 3, "deprecated and removed fit_generator, removed fit_workers"
+
+
+def test_the_markdown_notes_name_the_scan_as_a_command(report: Report) -> None:
+    notes = render_markdown(report).split("Non-passing squares", 1)[1]
+    assert f"  - caught by: `{FIT_GENERATOR_SCAN}`" in notes
+    assert notes.count("caught by:") == 3
+
+
+def test_the_html_note_square_and_inspector_name_the_scan(report: Report) -> None:
+    markup = render_html(report)
+    page = Page(markup)
+    assert f"caught by: {FIT_GENERATOR_SCAN}" in page.text
+    square = page.squares()[("fit_generator", "tf2.16")]
+    assert square["data-rule"] == FIT_GENERATOR_SCAN
+    assert square["title"].splitlines()[-2] == f"caught by: {FIT_GENERATOR_SCAN}"
+    assert "data-rule" not in page.squares()[(TRAINS, "tf2.16")]
+    assert 'data-field="rule"' in markup
+    assert 'field("rule").textContent' in "".join(page.raw["script"])
+
+
+def test_junit_cases_carry_the_rule_as_a_property_and_in_the_failure(junit: ET.Element) -> None:
+    case = cases_of(suite_of(junit, "tf2.16"))[
+        ("kerascompat.tf2.16.tests.test_feeding", "test_fit_workers")
+    ]
+    assert property_values(case)["rule"] == "fit_workers"
+    failure = case.find("failure")
+    assert failure is not None
+    assert "caught by: python -m pytest_kerascompat scan --select fit_workers" in (
+        failure.text or ""
+    )
+    passed = cases_of(suite_of(junit, "tf2.15"))[
+        ("kerascompat.tf2.15.tests.test_feeding", "test_fit_workers")
+    ]
+    assert "rule" not in property_values(passed)

@@ -5,7 +5,8 @@ and from any artifact store years later. Every text from the report is escaped: 
 message may quote code such as ``<script>``. Squares are coloured by outcome family
 (green works, amber works with a warning or as declared, red breaks, grey did not run);
 each square's message, hint and duration show on hover (``title``) and, for keyboards
-and touch screens, in a panel when the square is focused or clicked.
+and touch screens, in a panel when the square is focused or clicked. A square whose
+change the static scanner knows also names the scan that finds it in source code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .table import (
     NOT_COLLECTED,
     Row,
     Square,
+    caught_by,
     header_rows,
     notable_results,
     plural,
@@ -251,6 +253,7 @@ def square_data(
         return data
     data["message"] = ": ".join(part for part in (result.exc_type, result.message) if part)
     data["hint"] = result.hint or ""
+    data["rule"] = caught_by(result) or ""
     data["duration"] = f"{result.duration:.2f} s" if result.duration is not None else ""
     data["detail"] = result.detail or ""
     return data
@@ -270,6 +273,7 @@ def tooltip(data: Mapping[str, str]) -> str:
     lines = [f"{data['test']} in {data['cell']}: {data['outcome']}"]
     lines += [value for value in (data.get("message"),) if value]
     lines += [f"hint: {data['hint']}"] if data.get("hint") else []
+    lines += [f"caught by: {data['rule']}"] if data.get("rule") else []
     lines += [data["duration"]] if data.get("duration") else []
     return "\n".join(lines)
 
@@ -299,6 +303,10 @@ def result_note(report: Report, result: Result, cells: Iterable[str]) -> str:
     message = ": ".join(part for part in (result.exc_type, result.message) if part)
     lines = f'<div class="note-message">{esc(message)}</div>' if message else ""
     lines += f'<div class="note-hint">hint: {esc(result.hint)}</div>' if result.hint else ""
+    command = caught_by(result)
+    lines += (
+        f'<div class="note-rule">caught by: <code>{esc(command)}</code></div>' if command else ""
+    )
     return f"<li>{badge} {label} {where}{lines}</li>"
 
 
@@ -353,6 +361,7 @@ INSPECTOR = """<aside id="inspector" class="inspector" hidden aria-live="polite"
 <div class="inspector-info" data-field="info"></div>
 <div class="inspector-message" data-field="message"></div>
 <div class="inspector-hint" data-field="hint"></div>
+<div class="inspector-rule" data-field="rule"></div>
 <div class="inspector-duration" data-field="duration"></div>
 <pre class="inspector-detail" data-field="detail"></pre>
 </aside>"""
@@ -429,7 +438,8 @@ td.sq:focus-visible, td.sq.selected { outline: 2px solid var(--accent); outline-
 .note-test { font-weight: 600; font-size: 13px; }
 .note-cells { color: var(--muted); margin-left: 6px; }
 .note-message { margin-top: 3px; overflow-wrap: anywhere; }
-.note-hint, .inspector-hint { color: var(--muted); margin-top: 2px; }
+.note-hint, .inspector-hint, .note-rule, .inspector-rule { color: var(--muted); margin-top: 2px; }
+.note-rule code, .inspector-rule { font-size: 12.5px; overflow-wrap: anywhere; }
 pre { background: var(--head); border: 1px solid var(--line); border-radius: 6px;
   padding: 8px 10px; margin: 6px 0 0; overflow: auto; font-size: 12px; max-height: 16rem; }
 .inspector { position: fixed; left: 50%; bottom: 12px; transform: translateX(-50%);
@@ -486,6 +496,7 @@ SCRIPT = """
     });
     field("cell").textContent = "in " + (data.cell || "");
     field("hint").textContent = data.hint ? "hint: " + data.hint : "";
+    field("rule").textContent = data.rule ? "caught by: " + data.rule : "";
     var head = table.tHead.rows[0].cells[square.cellIndex];
     field("info").textContent = head ? head.dataset.info || "" : "";
     panel.hidden = false;

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from ..results import CellReport, CellStatus, Outcome, Report, Result
+from .table import caught_by
 
 ROOT_NAME = "kerascompat"
 PROBE_PREFIX = "probes::"
@@ -130,7 +131,12 @@ def outcome_element(result: Result) -> str | None:
 
 
 def result_properties(result: Result) -> ET.Element:
-    values = {"outcome": result.outcome.value, "api": result.api, "hint": result.hint}
+    values = {
+        "outcome": result.outcome.value,
+        "api": result.api,
+        "hint": result.hint,
+        "rule": result.rule,
+    }
     return properties({name: value for name, value in values.items() if value})
 
 
@@ -172,6 +178,9 @@ def body(result: Result) -> str:
     lines = [message] if message else []
     if result.hint:
         lines.append(f"hint: {result.hint}")
+    command = caught_by(result)
+    if command:
+        lines.append(f"caught by: {command}")
     if result.detail:
         lines += ["", result.detail]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from .table import (
     Row,
     Square,
     all_rows,
+    caught_by,
     notable_results,
     plural,
     row_label,
@@ -182,6 +183,9 @@ def result_item(report: Report, result: Result, cells: list[str]) -> str:
         lines.append(f"  - {escape(message)}")
     if result.hint:
         lines.append(f"  - hint: {escape(result.hint)}")
+    command = caught_by(result)
+    if command:
+        lines.append(f"  - caught by: {code(command)}")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from ..results import CellReport, CellStatus, Outcome, Report, Result
 
 NOT_COLLECTED = "-"
+SCAN_COMMAND = "python -m pytest_kerascompat scan"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,14 +87,19 @@ def all_rows(report: Report) -> list[Row]:
 
 def notable_results(report: Report) -> Iterator[tuple[Result, list[str]]]:
     """Each distinct non-passing outcome once, with every cell where it happened."""
-    groups: dict[tuple[str, str, str | None, str | None], list[Result]] = {}
+    groups: dict[tuple[str, str, str | None, str | None, str | None], list[Result]] = {}
     for result in report.results:
         if result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
             continue
-        key = (result.test, result.outcome.value, result.message, result.hint)
+        key = (result.test, result.outcome.value, result.message, result.hint, result.rule)
         groups.setdefault(key, []).append(result)
     for results in groups.values():
         yield results[0], [result.cell for result in results]
+
+
+def caught_by(result: Result) -> str | None:
+    """The scan that finds this square's change in source code, as a command to run."""
+    return f"{SCAN_COMMAND} --select {result.rule}" if result.rule else None
 
 
 def plural(count: int, noun: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import CellStatus, Outcome, Report
-from .table import Row, Square, all_rows, notable_results, row_label
+from .table import Row, Square, all_rows, caught_by, notable_results, row_label
 
 MARKUP: dict[Outcome, dict[str, bool]] = {
     Outcome.PASSED: {"green": True},
@@ -77,6 +77,9 @@ def write_notes(writer: Any, report: Report) -> None:
         writer.line(f" - {shorten(message or '')}")
         if result.hint:
             writer.line(f"    hint: {result.hint}")
+        command = caught_by(result)
+        if command:
+            writer.line(f"    caught by: {command}")
 
 
 def shorten(text: str) -> str:
