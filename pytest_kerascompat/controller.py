@@ -33,6 +33,7 @@ from .results import (
     outcome_counts,
     write_text_atomically,
 )
+from .schedule import CellTimings, start_order
 
 POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 1.5
@@ -52,6 +53,7 @@ class SweepSettings:
     mode: str
     cwd: Path
     user_args: tuple[str, ...] = ()
+    probes: tuple[str, ...] = ()
     jobs: int = 1
     timeout: float | None = None
     rootdir: Path | None = None
@@ -75,7 +77,7 @@ class SweepSettings:
     @property
     def selection(self) -> dict[str, Any]:
         """What decides which tests a cell runs; a resumed run must have the same."""
-        return {"mode": self.mode, "user_args": list(self.user_args)}
+        return {"mode": self.mode, "user_args": list(self.user_args), "probes": list(self.probes)}
 
 
 @dataclasses.dataclass
@@ -188,6 +190,8 @@ def run_sweep(
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     write_plan_file(plans, settings)
     cellpath = prepare_cellpath(settings.cache_dir)
+    timings = CellTimings(settings.cache_dir)
+    ordered = start_order(plans, timings, settings.cache_dir) if settings.jobs > 1 else plans
     messages: queue.Queue[CellProgress] = queue.Queue()
     stopping = threading.Event()
 
@@ -198,7 +202,8 @@ def run_sweep(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
         pending = {
-            pool.submit(run_cell, plan, settings, cellpath, progress, stopping) for plan in plans
+            pool.submit(run_cell, plan, settings, cellpath, progress, stopping, timings)
+            for plan in ordered
         }
         try:
             while pending:
@@ -214,6 +219,7 @@ def run_sweep(
             stopping.set()
             for future in pending:
                 future.cancel()
+            timings.save()
 
 
 def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
@@ -234,6 +240,7 @@ def run_cell(
     cellpath: Path,
     progress: Progress,
     stopping: threading.Event,
+    timings: CellTimings | None = None,
 ) -> tuple[CellReport, list[Result]]:
     started = time.monotonic()
     if plan.executable is None:
@@ -262,7 +269,10 @@ def run_cell(
         progress(plan.name, f"install-error: {detail.splitlines()[-1] if detail else ''}")
         return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
+    testing = time.monotonic()
     run_workers(plan, settings, venv_python(location), cellpath, progress, run, stopping)
+    if timings is not None:
+        timings.record(plan, time.monotonic() - testing)
     report, squares = assemble(plan, run, settings, time.monotonic() - started)
     progress(plan.name, f"done in {report.duration:.1f} s: {summarize(squares)}")
     return report, squares
@@ -338,7 +348,7 @@ def run_workers(
         argv = worker_argv(python, plan, call)
         process = start_logged(
             argv,
-            env=worker_env(plan, cellpath),
+            env=worker_env(plan, cellpath, python.parent.parent),
             cwd=settings.cwd,
             log=settings.log_file(plan, "worker"),
         )
@@ -379,6 +389,7 @@ def worker_call(
         mode=settings.mode,
         cellpath=cellpath,
         user_args=settings.user_args,
+        probes=settings.probes,
         timeout=settings.timeout_for(plan),
         skip_file=skip_file,
         stack_file=settings.run_dir / f"{plan.name}.stack.{attempt}.txt",

@@ -20,7 +20,12 @@ from .planning import CellPlan
 CELL_PACKAGE = "kerascompat_cell"
 SOURCE = Path(__file__).with_name("cell")
 PROBES_INI = "kerascompat-probes.ini"
-MODES = ("user", "probes", "both")
+#: ``named`` runs the tests ``user_args`` name whether or not they carry the marker
+#: (a bisect watches one test, marked or not).
+MODES = ("user", "probes", "both", "named")
+#: Inside an environment: where its modules' bytecode is written on first import.
+PYCACHE_DIR = "pycache"
+PROBES_MODULE = "test_data_feeding.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +36,8 @@ class WorkerCall:
     mode: str
     cellpath: Path
     user_args: tuple[str, ...] = ()
+    #: Probe functions to run (``test_fit_generator``...); empty runs every probe.
+    probes: tuple[str, ...] = ()
     timeout: float | None = None
     skip_file: Path | None = None
     stack_file: Path | None = None
@@ -75,7 +82,7 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
     argv = [
         str(python), "-m", "pytest",
         "-p", f"{CELL_PACKAGE}.worker", "-p", "no:kerascompat", "-p", "no:cacheprovider",
-        "--continue-on-collection-errors",
+        "--continue-on-collection-errors", "--kc-quick-exit",
         "--kc-results", str(call.results),
         "--kc-cell", plan.name,
         "--kc-keras-module", plan.spec.keras_module,
@@ -92,10 +99,17 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
         argv += ["--kc-skip", str(call.skip_file)]
     argv += configuration_args(call)
     if call.mode in ("probes", "both"):
-        argv.append(str(call.probes_dir))
-    if call.mode in ("user", "both"):
+        argv += probe_paths(call)
+    if call.mode in ("user", "both", "named"):
         argv += list(call.user_args)
     return argv
+
+
+def probe_paths(call: WorkerCall) -> list[str]:
+    """The probes directory, or node ids of the chosen probes within it."""
+    if not call.probes:
+        return [str(call.probes_dir)]
+    return [f"{call.probes_dir / PROBES_MODULE}::{name}" for name in call.probes]
 
 
 def configuration_args(call: WorkerCall) -> list[str]:
@@ -120,12 +134,39 @@ def required_modules(plan: CellPlan) -> list[str]:
 
 
 def worker_env(
-    plan: CellPlan, cellpath: Path, base: Mapping[str, str] | None = None
+    plan: CellPlan, cellpath: Path, location: Path, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The cell's own variables over the caller's, with only the cell package importable."""
-    env = dict(os.environ if base is None else base)
+    env = bytecode_env(plan, location, os.environ if base is None else base)
     env.pop("PYTHONPATH", None)
     env.update(plan.env)
     env["PYTHONPATH"] = str(cellpath)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
+
+
+def bytecode_env(plan: CellPlan, location: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """Bytecode written once, on first import, into the environment's own cache.
+
+    Compiling every module at install time (``uv --compile-bytecode``) costs ~10 s per
+    TensorFlow environment, more than half of them never imported; and where
+    ``PYTHONDONTWRITEBYTECODE`` is set nothing would ever be written, so each import
+    would compile thousands of modules again. With a pycache prefix inside the
+    environment, Python 3.8+ writes each imported module's bytecode there the first
+    time, never into the user's tree. Python 3.7 has no prefix: its cells compile at
+    install time instead (:func:`compiles_at_install`).
+    """
+    env = dict(base)
+    if not compiles_at_install(plan):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(location / PYCACHE_DIR)
+    return env
+
+
+def compiles_at_install(plan: CellPlan) -> bool:
+    """Whether the cell's Python lacks ``PYTHONPYCACHEPREFIX`` (before 3.8)."""
+    try:
+        major, minor = (int(part) for part in (plan.python or "").split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) < (3, 8)

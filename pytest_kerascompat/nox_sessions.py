@@ -16,7 +16,13 @@ import nox
 
 from .environments import default_cache_dir, is_ready, mark_ready, venv_python
 from .index import PackageIndex
-from .launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
+from .launch import (
+    WorkerCall,
+    compiles_at_install,
+    prepare_cellpath,
+    worker_argv,
+    worker_env,
+)
 from .matrix import load_matrix
 from .planning import CellPlan, PlanOptions, plan_matrix
 
@@ -80,7 +86,8 @@ def build_cell(session: nox.Session, plan: CellPlan) -> Path:
         venv.create()
     if plan.pins:
         session.log(f"known-good pins for {plan.name!r}: {', '.join(plan.pins)}")
-    session.install(*plan.install_arguments, env={"UV_COMPILE_BYTECODE": "1"})
+    compile_now = {"UV_COMPILE_BYTECODE": "1"} if compiles_at_install(plan) else {}
+    session.install(*plan.install_arguments, env=compile_now)
     mark_ready(location, plan)
     return location
 
@@ -101,4 +108,5 @@ def run_cell_tests(
         timeout=plan.spec.timeout,
     )
     argv = worker_argv(venv_python(location), plan, call)
-    session.run(*argv, env=worker_env(plan, cellpath), external=True)
+    env = worker_env(plan, cellpath, location)
+    session.run(*argv, env=env, include_outer_env=False, external=True)
