@@ -1,4 +1,4 @@
-"""``python -m pytest_kerascompat merge ...`` and ``ci-matrix``."""
+"""``python -m pytest_kerascompat merge|ci-matrix|scan|bisect ...``."""
 
 import sys
 

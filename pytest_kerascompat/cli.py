@@ -1,4 +1,4 @@
-"""``python -m pytest_kerascompat``: commands around a sweep (merge shards, CI matrix, scan)."""
+"""``python -m pytest_kerascompat``: commands around a sweep (merge, CI matrix, scan, bisect)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import bisect_command
+from .bisection import BisectError
 from .environments import default_cache_dir
 from .index import IndexUnavailable, PackageIndex
 from .matrix import MatrixError, load_matrix
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Matrix file (default: ./matrix.yaml, else the bundled one)",
     )
     scan_command.add_parser(commands)
+    bisect_command.add_parser(commands)
     return parser
 
 
@@ -54,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_merge(args)
         if args.command == "scan":
             return scan_command.run(args)
+        if args.command == "bisect":
+            return bisect_command.run(args)
         return run_ci_matrix(args)
-    except (MergeError, MatrixError, IndexUnavailable, ScanUsageError) as error:
+    except (MergeError, MatrixError, IndexUnavailable, ScanUsageError, BisectError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

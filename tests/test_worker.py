@@ -894,3 +894,61 @@ def test_a_module_that_fails_to_import_is_recorded_with_the_original_exception(
         "name": "no_such_attribute",
         "owner": "json",
     }
+
+
+def test_named_mode_runs_the_tests_on_the_command_line_marked_or_not(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_named="""
+        import pytest
+
+        def test_unmarked():
+            pass
+
+        @pytest.mark.keras_compat(api="x")
+        def test_marked():
+            pass
+
+        def test_not_named():
+            pass
+        """
+    )
+
+    _, events = run_worker(
+        pytester, "--kc-mode=named", "test_named.py::test_unmarked", "test_named.py::test_marked"
+    )
+
+    assert sorted(finished(events)) == [
+        "test_named.py::test_marked",
+        "test_named.py::test_unmarked",
+    ]
+
+
+def test_quick_exit_keeps_the_exit_status_and_every_event_but_skips_teardown(
+    pytester: pytest.Pytester, cell_on_pythonpath: Path
+) -> None:
+    teardown_ran = pytester.path / "teardown-ran"
+    pytester.makepyfile(
+        test_exit=f"""
+        import atexit
+        import pathlib
+        import pytest
+
+        atexit.register(pathlib.Path({str(teardown_ran)!r}).touch)
+
+        @pytest.mark.keras_compat
+        def test_fails():
+            assert False
+        """
+    )
+
+    result, events = run_worker(pytester, "--kc-quick-exit", isolated=True)
+
+    assert result.ret == 1
+    assert [event["exitstatus"] for event in of_kind(events, "done")] == [1]
+    assert finished(events)["test_exit.py::test_fails"]["outcome"] == "failed"
+    assert not teardown_ran.exists()
+
+    run_worker(pytester, isolated=True)
+    assert teardown_ran.exists(), "without the flag the interpreter tears down as usual"

@@ -1,0 +1,262 @@
+"""``python -m pytest_kerascompat bisect``: its options, its run, and what it prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .bisection import (
+    BisectError,
+    BisectRequest,
+    CellJudge,
+    Finding,
+    Target,
+    Trial,
+    available_probes,
+    max_trials,
+    parse_range,
+    releases_in_range,
+    search,
+)
+from .environments import default_cache_dir
+from .hints import find_change
+from .index import PackageIndex
+from .interpreters import discover_interpreters
+
+#: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
+#: to one release); the request itself is wrong.
+EXIT_FOUND, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(commands: Any) -> None:
+    bisect = commands.add_parser(
+        "bisect",
+        help="Find the first release of a package whose outcome for one test differs",
+        description="Binary-search the released versions of --package for the first one "
+        "whose outcome for the test differs from the oldest one's, building only the "
+        "environments the search needs.",
+    )
+    bisect.add_argument(
+        "node_id", nargs="?", metavar="TEST_NODE_ID", help="The test, as pytest names it"
+    )
+    bisect.add_argument(
+        "--probe", choices=available_probes(), help="Bisect a built-in probe instead of a test"
+    )
+    bisect.add_argument(
+        "--package", default="tensorflow", help="Package to bisect (default: %(default)s)"
+    )
+    bisect.add_argument(
+        "--range",
+        dest="range_",
+        metavar="SPEC",
+        help="Versions to search, e.g. '>=2.15,<2.18' (default: every release)",
+    )
+    bisect.add_argument(
+        "--python",
+        default="auto",
+        help="Python for every release, or 'auto': the newest installed one each release "
+        "supports (default: %(default)s)",
+    )
+    bisect.add_argument(
+        "--inverse",
+        action="store_true",
+        help="The oldest release breaks: find the first that works again",
+    )
+    bisect.add_argument(
+        "--compare",
+        choices=("works", "outcome"),
+        default="works",
+        help="works: working (passed, deprecated) against breaking; outcome: any change "
+        "of outcome, e.g. passed to deprecated (default: %(default)s)",
+    )
+    bisect.add_argument(
+        "--with", dest="packages", action="append", default=[], metavar="REQUIREMENT",
+        help="Another requirement for every release's environment (repeatable)",
+    )  # fmt: skip
+    bisect.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="An environment variable for every release's tests (repeatable)",
+    )  # fmt: skip
+    bisect.add_argument(
+        "--project", help="Install this project (path, extras allowed) in every environment"
+    )
+    bisect.add_argument("--timeout", type=float, metavar="SECONDS", help="Time limit of one test")
+    bisect.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
+    bisect.add_argument(
+        "--cache-dir", type=Path, help="Where environments live (default: the sweep's)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Bisect, printing progress to stderr and the answer to stdout."""
+    request = build_request(args)
+    cache_dir = args.cache_dir or default_cache_dir()
+    index = PackageIndex(cache_dir)
+    versions = releases_in_range(index, request.package, request.specifier)
+    if not versions:
+        raise BisectError(
+            f"no release of {request.package} on {index.index_url} matches "
+            f"{str(request.specifier) or 'any version'}"
+        )
+    progress = print_progress
+    progress(
+        f"bisect {request.target.describe()} over {len(versions)} releases of "
+        f"{request.package} ({versions[0]} to {versions[-1]}); at most "
+        f"{max_trials(len(versions))} to try unless some are skipped"
+    )
+    judge = CellJudge(
+        request=request,
+        index=index,
+        interpreters=discover_interpreters(),
+        cache_dir=cache_dir,
+        runs_dir=Path.cwd() / ".kerascompat" / "bisect",
+        cwd=Path.cwd(),
+        report=progress,
+    )
+    finding = search(versions, judge, request.signature, expected=request.expected)
+    if args.format == "json":
+        print(json.dumps(finding_to_dict(request, finding), indent=2))
+    else:
+        print("\n".join(finding_lines(request, finding)))
+    return EXIT_FOUND if finding.found and not finding.unresolved else EXIT_NOT_FOUND
+
+
+def build_request(args: argparse.Namespace) -> BisectRequest:
+    if bool(args.node_id) == bool(args.probe):
+        raise BisectError("name the test to bisect: either TEST_NODE_ID or --probe NAME")
+    return BisectRequest(
+        target=Target(node_id=args.node_id, probe=args.probe),
+        package=args.package,
+        specifier=parse_range(args.range_),
+        python=None if args.python == "auto" else args.python,
+        inverse=args.inverse,
+        compare=args.compare,
+        packages=tuple(args.packages),
+        env=parse_env(args.env),
+        project=str(Path(args.project).resolve()) if args.project else None,
+        timeout=args.timeout,
+    )
+
+
+def parse_env(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise BisectError(f"--env {item!r}: write it as NAME=VALUE")
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def print_progress(message: str) -> None:
+    """Progress goes to stderr, so stdout holds only the answer (a JSON document with
+    ``--format json``)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def side_labels(request: BisectRequest) -> tuple[str, str]:
+    if request.compare == "outcome":
+        return "last as before", "first changed"
+    return ("last bad", "first good") if request.inverse else ("last good", "first bad")
+
+
+def finding_lines(request: BisectRequest, finding: Finding) -> list[str]:
+    lines = ["", f"{'release':<14}{'python':<9}{'environment':<13}outcome"]
+    for version in finding.versions:
+        trial = next((t for t in finding.trials if t.version == version), None)
+        lines.append(trial_row(version, trial))
+    lines.append("")
+    if not finding.found:
+        lines.append(f"no boundary: {finding.reason}")
+    else:
+        before, after = side_labels(request)
+        assert finding.last_good is not None
+        assert finding.first_bad is not None
+        lines.append(
+            f"{before}: {request.package} {finding.last_good.version}  {verdict(finding.last_good)}"
+        )
+        lines.append(
+            f"{after}: {request.package} {finding.first_bad.version}  {verdict(finding.first_bad)}"
+        )
+        if finding.unresolved:
+            skipped = ", ".join(str(v) for v in finding.unresolved)
+            lines.append(f"the change is in one of {skipped}, {finding.first_bad.version}: "
+                         "the releases between could not be tested")  # fmt: skip
+        hint = hint_of(finding.first_bad) or hint_of(finding.last_good)
+        if hint:
+            lines.append(f"hint: {hint}")
+    lines.append(summary_line(finding))
+    return lines
+
+
+def trial_row(version: Any, trial: Trial | None) -> str:
+    if trial is None:
+        return f"{version!s:<14}{'':<9}{'':<13}not needed"
+    python = (trial.cell.python if trial.cell else None) or "-"
+    where = "built" if trial.built else ("reused" if trial.cell else "-")
+    outcome = f"skipped: {trial.skipped}" if trial.skipped else str(trial.outcome)
+    return f"{version!s:<14}{python:<9}{where:<13}{outcome}"
+
+
+def verdict(trial: Trial) -> str:
+    assert trial.result is not None
+    message = trial.result.message or ""
+    return f"{trial.result.outcome.value}: {message}" if message else trial.result.outcome.value
+
+
+def hint_of(trial: Trial) -> str | None:
+    if trial.result is None:
+        return None
+    if trial.result.hint:
+        return trial.result.hint
+    change = find_change(api=trial.result.api, texts=[trial.result.message])
+    return change.hint if change else None
+
+
+def summary_line(finding: Finding) -> str:
+    tried = [t for t in finding.trials if t.cell is not None or t.result is not None]
+    built = sum(1 for t in tried if t.built)
+    skipped = sum(1 for t in finding.trials if t.skipped)
+    return (
+        f"{len(finding.trials)} of {len(finding.versions)} releases tried "
+        f"(at most {max_trials(len(finding.versions))} without skips): "
+        f"{built} environments built, {len(tried) - built} reused, {skipped} skipped"
+    )
+
+
+def finding_to_dict(request: BisectRequest, finding: Finding) -> dict[str, Any]:
+    return {
+        "test": request.target.test_id,
+        "package": request.package,
+        "range": str(request.specifier),
+        "inverse": request.inverse,
+        "compare": request.compare,
+        "found": finding.found,
+        "reason": finding.reason,
+        "last_good": trial_dict(finding.last_good),
+        "first_bad": trial_dict(finding.first_bad),
+        "unresolved": [str(v) for v in finding.unresolved],
+        "releases": [str(v) for v in finding.versions],
+        "trials": [trial_dict(t) for t in finding.trials],
+        "hint": hint_of(finding.first_bad) if finding.first_bad else None,
+    }
+
+
+def trial_dict(trial: Trial | None) -> dict[str, Any] | None:
+    if trial is None:
+        return None
+    return {
+        "version": str(trial.version),
+        "outcome": trial.outcome,
+        "message": trial.result.message if trial.result else None,
+        "python": trial.cell.python if trial.cell else None,
+        "built": trial.built,
+        "skipped": trial.skipped,
+    }
