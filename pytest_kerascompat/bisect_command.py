@@ -26,6 +26,7 @@ from .environments import default_cache_dir
 from .hints import find_change
 from .index import PackageIndex
 from .interpreters import discover_interpreters
+from .runs import new_run_dir
 
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
 #: to one release); the request itself is wrong.
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         index=index,
         interpreters=discover_interpreters(),
         cache_dir=cache_dir,
-        runs_dir=Path.cwd() / ".kerascompat" / "bisect",
+        run_dir=new_run_dir(Path.cwd() / ".kerascompat" / "bisect"),
         cwd=Path.cwd(),
         report=progress,
     )

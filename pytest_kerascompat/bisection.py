@@ -27,7 +27,6 @@ from .launch import SOURCE
 from .matrix import CellSpec, requirement_for_version
 from .planning import CellPlan, PlanOptions, plan_cell
 from .results import CellReport, CellStatus, Outcome, Result
-from .runs import new_run_dir
 
 PROBES_FILE = SOURCE / "probes" / "test_data_feeding.py"
 PROBE_TEST_PREFIX = "probes::"
@@ -201,6 +200,13 @@ class Target:
     def describe(self) -> str:
         return f"probe {self.probe}" if self.probe else str(self.node_id)
 
+    def pick(self, results: Sequence[Result]) -> Result | None:
+        """This target's square. pytest names tests from its rootdir, which may sit above
+        the directory the user typed the node id from, so a path suffix matches too."""
+        wanted = self.test_id
+        exact = next((r for r in results if r.test == wanted), None)
+        return exact or next((r for r in results if r.test.endswith("/" + wanted)), None)
+
 
 def available_probes(path: Path = PROBES_FILE) -> list[str]:
     """Probe names (``fit_generator``...), read from the probes' source without importing it."""
@@ -289,7 +295,7 @@ class CellJudge:
     index: PackageIndex
     interpreters: Sequence[Interpreter]
     cache_dir: Path
-    runs_dir: Path
+    run_dir: Path
     cwd: Path
     report: Callable[[str], None] = print
 
@@ -317,7 +323,7 @@ class CellJudge:
     def _run(self, plan: CellPlan) -> tuple[CellReport, list[Result]]:
         settings = SweepSettings(
             cache_dir=self.cache_dir,
-            run_dir=new_run_dir(self.runs_dir),
+            run_dir=self.run_dir / plan.name,
             mode=self.request.target.mode,
             cwd=self.cwd,
             user_args=self.request.target.user_args,
@@ -335,8 +341,7 @@ class CellJudge:
             lines = (cell.detail or "").strip().splitlines()
             reason = f"{cell.status.value}: {lines[0] if lines else ''}".strip()
             return Trial(version, cell=cell, built=built, skipped=reason)
-        wanted = self.request.target.test_id
-        result = next((r for r in results if r.test == wanted), None)
+        result = self.request.target.pick(results)
         if result is None:
             ran = ", ".join(r.test for r in results) or "nothing"
             reason = f"the test did not run (the cell ran: {ran})"
