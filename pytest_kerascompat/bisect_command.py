@@ -17,6 +17,7 @@ from .bisection import (
     Target,
     Trial,
     available_probes,
+    describe_trial,
     max_trials,
     parse_range,
     releases_in_range,
@@ -169,31 +170,42 @@ def side_labels(request: BisectRequest) -> tuple[str, str]:
 
 
 def finding_lines(request: BisectRequest, finding: Finding) -> list[str]:
+    """Every release and what became of it, then the boundary, then what it cost."""
     lines = ["", f"{'release':<14}{'python':<9}{'environment':<13}outcome"]
     for version in finding.versions:
         trial = next((t for t in finding.trials if t.version == version), None)
         lines.append(trial_row(version, trial))
     lines.append("")
-    if not finding.found:
-        lines.append(f"no boundary: {finding.reason}")
+    if finding.found:
+        lines += boundary_lines(request, finding)
     else:
-        before, after = side_labels(request)
-        assert finding.last_good is not None
-        assert finding.first_bad is not None
-        lines.append(
-            f"{before}: {request.package} {finding.last_good.version}  {verdict(finding.last_good)}"
-        )
-        lines.append(
-            f"{after}: {request.package} {finding.first_bad.version}  {verdict(finding.first_bad)}"
-        )
-        if finding.unresolved:
-            skipped = ", ".join(str(v) for v in finding.unresolved)
-            lines.append(f"the change is in one of {skipped}, {finding.first_bad.version}: "
-                         "the releases between could not be tested")  # fmt: skip
-        hint = hint_of(finding.first_bad) or hint_of(finding.last_good)
-        if hint:
-            lines.append(f"hint: {hint}")
+        lines.append(f"no boundary: {finding.reason}")
     lines.append(summary_line(finding))
+    return lines
+
+
+def boundary_lines(request: BisectRequest, finding: Finding) -> list[str]:
+    """Both sides of the boundary, the releases it may hide in, the hint and the scan rule."""
+    good, bad = finding.last_good, finding.first_bad
+    assert good is not None
+    assert bad is not None
+    before, after = side_labels(request)
+    lines = [
+        f"{before}: {request.package} {good.version}  {describe_trial(good)}",
+        f"{after}: {request.package} {bad.version}  {describe_trial(bad)}",
+    ]
+    if finding.unresolved:
+        between = ", ".join(str(v) for v in finding.unresolved)
+        lines.append(
+            f"the change is in one of {between}, {bad.version}: "
+            "the releases between could not be tested"
+        )
+    hint = hint_of(bad) or hint_of(good)
+    if hint:
+        lines.append(f"hint: {hint}")
+    rule = bad.result.rule if bad.result else None
+    if rule:
+        lines.append(f"caught by: python -m pytest_kerascompat scan --select {rule}")
     return lines
 
 
@@ -204,12 +216,6 @@ def trial_row(version: Any, trial: Trial | None) -> str:
     where = "built" if trial.built else ("reused" if trial.cell else "-")
     outcome = f"skipped: {trial.skipped}" if trial.skipped else str(trial.outcome)
     return f"{version!s:<14}{python:<9}{where:<13}{outcome}"
-
-
-def verdict(trial: Trial) -> str:
-    assert trial.result is not None
-    message = trial.result.message or ""
-    return f"{trial.result.outcome.value}: {message}" if message else trial.result.outcome.value
 
 
 def hint_of(trial: Trial) -> str | None:
@@ -247,6 +253,9 @@ def finding_to_dict(request: BisectRequest, finding: Finding) -> dict[str, Any]:
         "releases": [str(v) for v in finding.versions],
         "trials": [trial_dict(t) for t in finding.trials],
         "hint": hint_of(finding.first_bad) if finding.first_bad else None,
+        "rule": finding.first_bad.result.rule
+        if finding.first_bad and finding.first_bad.result
+        else None,
     }
 
 

@@ -249,8 +249,9 @@ class BisectRequest:
         """The one-cell matrix that puts ``version`` of the package under test."""
         name = canonicalize_name(self.package)
         requirement = requirement_for_version(name, f"=={version}")
-        spec = CellSpec(name=f"{name}-{version}", python=self.python, env=self.env,
-                        packages=self.packages)  # fmt: skip
+        spec = CellSpec(
+            name=f"{name}-{version}", python=self.python, env=self.env, packages=self.packages
+        )
         if name == "tensorflow":
             spec = dataclasses.replace(spec, tensorflow=requirement)
         elif name == "keras":
@@ -357,8 +358,9 @@ class CellJudge:
 
 
 def describe_trial(trial: Trial) -> str:
+    """``removed: AttributeError: ...``, or why the release was skipped."""
     if trial.skipped is not None:
         return f"skipped ({trial.skipped})"
     assert trial.result is not None
-    message = f": {trial.result.message}" if trial.result.message else ""
-    return f"{trial.result.outcome.value}{message}"
+    message = trial.result.described
+    return f"{trial.result.outcome.value}: {message}" if message else trial.result.outcome.value

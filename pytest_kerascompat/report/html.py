@@ -251,7 +251,7 @@ def square_data(
     if result is None:
         data["message"] = cell_message(cell) if cell.status is not CellStatus.OK else ""
         return data
-    data["message"] = ": ".join(part for part in (result.exc_type, result.message) if part)
+    data["message"] = result.described
     data["hint"] = result.hint or ""
     data["rule"] = caught_by(result) or ""
     data["duration"] = f"{result.duration:.2f} s" if result.duration is not None else ""
@@ -300,7 +300,7 @@ def result_note(report: Report, result: Result, cells: Iterable[str]) -> str:
     badge = f'<span class="badge {outcome_class(result.outcome)}">{result.outcome.value}</span>'
     where = f'<span class="note-cells">{esc(", ".join(cells))}</span>'
     label = f'<span class="note-test">{esc(row_label(report, result.test))}</span>'
-    message = ": ".join(part for part in (result.exc_type, result.message) if part)
+    message = result.described
     lines = f'<div class="note-message">{esc(message)}</div>' if message else ""
     lines += f'<div class="note-hint">hint: {esc(result.hint)}</div>' if result.hint else ""
     command = caught_by(result)

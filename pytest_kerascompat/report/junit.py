@@ -174,7 +174,7 @@ def headline(result: Result) -> str:
 
 def body(result: Result) -> str:
     """The message, the hint and the kept stack: everything a reader needs to act."""
-    message = ": ".join(part for part in (result.exc_type, result.message) if part)
+    message = result.described
     lines = [message] if message else []
     if result.hint:
         lines.append(f"hint: {result.hint}")

@@ -190,9 +190,7 @@ def result_item(report: Report, result: Result, cells: list[str]) -> str:
 
 
 def describe(result: Result) -> str:
-    if result.exc_type and result.message:
-        return f"{result.exc_type}: {result.message}"
-    return result.message or result.exc_type or ""
+    return result.described
 
 
 def details(summary: str, items: list[str]) -> str:

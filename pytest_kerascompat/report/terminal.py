@@ -41,6 +41,7 @@ def write_table(writer: Any, report: Report) -> None:
         max(len(cell.name), *(len(row.squares[i].text) for row in rows))
         for i, cell in enumerate(report.cells)
     ]
+    widths[-1] = 0  # the last column needs no padding: no trailing spaces on any line
     writer.write(" " * label_width)
     for cell, width in zip(report.cells, widths):
         writer.write("  " + cell.name.ljust(width), bold=True)
