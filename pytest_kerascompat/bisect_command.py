@@ -23,6 +23,7 @@ from .bisection import (
     releases_in_range,
     search,
 )
+from .controller import Interrupted
 from .environments import default_cache_dir
 from .hints import find_change
 from .index import PackageIndex
@@ -32,6 +33,7 @@ from .runs import new_run_dir
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
 #: to one release); the request itself is wrong.
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(commands: Any) -> None:
@@ -119,7 +121,11 @@ def run(args: argparse.Namespace) -> int:
         cwd=Path.cwd(),
         report=progress,
     )
-    finding = search(versions, judge, request.signature, expected=request.expected)
+    try:
+        finding = search(versions, judge, request.signature, expected=request.expected)
+    except (KeyboardInterrupt, Interrupted):
+        print_progress("bisect interrupted; the environments it built are kept for the next run")
+        return EXIT_INTERRUPTED
     if args.format == "json":
         print(json.dumps(finding_to_dict(request, finding), indent=2))
     else:
