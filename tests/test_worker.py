@@ -750,6 +750,63 @@ def test_a_test_running_past_the_timeout_dumps_its_stack_to_the_stack_file(
     assert only(events, "finish")["outcome"] == "passed"
 
 
+def test_a_test_busy_in_python_gets_its_whole_stack_once(
+    pytester: pytest.Pytester, cell_on_pythonpath: Path
+) -> None:
+    """A running thread's frames are read holding the GIL: none is cut off."""
+    pytester.makepyfile(
+        test_busy="""
+        import time
+        import pytest
+
+        def spin_in_python():
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                sum(range(1000))
+
+        def train_with_a_busy_loader():
+            spin_in_python()
+
+        @pytest.mark.keras_compat
+        def test_busy():
+            train_with_a_busy_loader()
+        """
+    )
+    stack = pytester.path / "stack.txt"
+
+    run_worker(pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True)
+
+    dump = stack.read_text()
+    assert dump.count("Timeout (0:00:01)!") == 1, "faulthandler's fallback stayed cancelled"
+    main_thread = dump.split("\n\n")[-2]
+    assert main_thread.index("in spin_in_python") < main_thread.index("in test_busy")
+    assert "in train_with_a_busy_loader" in main_thread
+
+
+def test_a_test_holding_the_gil_in_c_is_still_dumped_by_faulthandler(
+    pytester: pytest.Pytester, cell_on_pythonpath: Path
+) -> None:
+    """A catastrophic regex holds the GIL in C for seconds, as a stuck native op can."""
+    pytester.makepyfile(
+        test_native="""
+        import re
+        import pytest
+
+        @pytest.mark.keras_compat
+        def test_native_loop():
+            re.match(r"(a+)+$", "a" * 26 + "b")
+        """
+    )
+    stack = pytester.path / "stack.txt"
+
+    run_worker(pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True)
+
+    dump = stack.read_text()
+    assert dump.count("Timeout") == 1
+    assert "Timeout (0:00:01.500000)!" in dump, "written by faulthandler, from C"
+    assert "in test_native_loop" in dump
+
+
 # -------------------------------------------------------------- describe_exception
 
 

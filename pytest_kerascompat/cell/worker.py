@@ -554,29 +554,74 @@ class Watchdog:
     """Dumps every thread's stack when a test outlives ``--kc-timeout``.
 
     The controller kills a hung worker shortly after the limit; this leaves behind where
-    it was stuck.  ``faulthandler`` writes from C without the GIL, so it works even when
-    the hang is inside TensorFlow's native code.
+    it was stuck.  First from Python, holding the GIL, so every stack is whole (faulthandler
+    reads a running thread's frames without the GIL and can stop after the first one);
+    ``faulthandler`` follows a moment later only if that could not run, because the hang
+    holds the GIL inside TensorFlow's native code, where only C can still write.
     """
+
+    #: How much later faulthandler dumps, if the Python dump has not cancelled it.
+    FALLBACK_SECONDS = 0.5
 
     def __init__(self, timeout: Optional[float], stack_path: Optional[str]) -> None:
         self.timeout = timeout if timeout and timeout > 0 else None
         self._file: Optional[IO[str]] = None
+        self._timer: Optional[threading.Timer] = None
+        self._armed_at = 0.0
         if self.timeout and stack_path:
             self._file = open(stack_path, "a", encoding="utf-8")  # noqa: SIM115
 
     def arm(self) -> None:
         # The real stderr, not pytest's capture of it, which dies with the process.
         target = self._file or sys.__stderr__
-        if self.timeout and target is not None:
-            faulthandler.dump_traceback_later(self.timeout, exit=False, file=target)
+        if self.timeout is None or target is None:
+            return
+        faulthandler.dump_traceback_later(
+            self.timeout + self.FALLBACK_SECONDS, exit=False, file=target
+        )
+        self._armed_at = time.monotonic()
+        self._timer = threading.Timer(self.timeout, self._dump, args=(target,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _dump(self, target: IO[str]) -> None:
+        faulthandler.cancel_dump_traceback_later()
+        late = time.monotonic() - self._armed_at >= (self.timeout or 0.0) + self.FALLBACK_SECONDS
+        if late:
+            return  # the GIL came back only after faulthandler had written the stacks
+        target.write(format_stacks(self.timeout or 0.0))
+        target.flush()
 
     def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.timeout:
             faulthandler.cancel_dump_traceback_later()
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+def format_stacks(timeout: float) -> str:
+    """Every other thread's stack in faulthandler's format, the main thread last."""
+    frames = sys._current_frames()
+    main = threading.main_thread().ident
+    me = threading.get_ident()
+    order = [ident for ident in frames if ident not in (main, me)] + [main]
+    minutes, seconds = divmod(int(timeout), 60)
+    hours, minutes = divmod(minutes, 60)
+    lines = [f"Timeout ({hours}:{minutes:02d}:{seconds:02d})!"]
+    for ident in order:
+        frame = frames.get(ident or 0)
+        if frame is None:
+            continue
+        lines.append(f"Thread 0x{ident:016x} (most recent call first):")
+        for summary in reversed(traceback.extract_stack(frame)):
+            lines.append(f'  File "{summary.filename}", line {summary.lineno} in {summary.name}')
+        lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------ plugin
