@@ -317,7 +317,7 @@ class CellJudge:
             f"{'reusing its environment' if reused else 'building an environment'}"
         )
         cell, results = self._run(plan)
-        trial = self._trial(version, cell, results, built=not reused)
+        trial = trial_of(self.request.target, version, cell, results, built=not reused)
         self.report(f"{self.request.package} {version}: {describe_trial(trial)}")
         return trial
 
@@ -335,26 +335,28 @@ class CellJudge:
                 return event.report, event.results
         raise AssertionError("a one-cell sweep always finishes its cell")
 
-    def _trial(
-        self, version: Version, cell: CellReport, results: list[Result], *, built: bool
-    ) -> Trial:
-        if cell.status is not CellStatus.OK:
-            lines = (cell.detail or "").strip().splitlines()
-            reason = f"{cell.status.value}: {lines[0] if lines else ''}".strip()
-            return Trial(version, cell=cell, built=built, skipped=reason)
-        result = self.request.target.pick(results)
-        if result is None:
-            ran = ", ".join(r.test for r in results) or "nothing"
-            reason = f"the test did not run (the cell ran: {ran})"
-            return Trial(version, cell=cell, built=built, skipped=reason)
-        if result.outcome is Outcome.SKIPPED:
-            reason = f"the test skipped itself: {result.message or ''}"
-            return Trial(version, result=result, cell=cell, built=built, skipped=reason)
-        return Trial(version, result=result, cell=cell, built=built)
-
     def _skip(self, version: Version, reason: str) -> Trial:
         self.report(f"{self.request.package} {version}: skipped ({reason})")
         return Trial(version, skipped=reason)
+
+
+def trial_of(
+    target: Target, version: Version, cell: CellReport, results: list[Result], *, built: bool
+) -> Trial:
+    """A one-cell sweep's answer for ``target``, or why it gives none (a skip)."""
+    if cell.status is not CellStatus.OK:
+        lines = (cell.detail or "").strip().splitlines()
+        reason = cell.status.value + (f": {lines[0]}" if lines else "")
+        return Trial(version, cell=cell, built=built, skipped=reason)
+    result = target.pick(results)
+    if result is None:
+        ran = ", ".join(r.test for r in results) or "nothing"
+        reason = f"the test did not run (the cell ran: {ran})"
+        return Trial(version, cell=cell, built=built, skipped=reason)
+    if result.outcome is Outcome.SKIPPED:
+        reason = f"the test skipped itself: {result.message or ''}"
+        return Trial(version, result=result, cell=cell, built=built, skipped=reason)
+    return Trial(version, result=result, cell=cell, built=built)
 
 
 def describe_trial(trial: Trial) -> str:

@@ -25,12 +25,13 @@ from pytest_kerascompat.bisection import (
     parse_range,
     releases_in_range,
     search,
+    trial_of,
 )
 from pytest_kerascompat.cli import main
 from pytest_kerascompat.environments import READY_MARKER
 from pytest_kerascompat.hints import KNOWN_CHANGES
 from pytest_kerascompat.index import PackageIndex
-from pytest_kerascompat.results import Outcome, Result
+from pytest_kerascompat.results import CellReport, CellStatus, Outcome, Result
 
 from .test_index import INDEX, FakeIndex
 
@@ -239,6 +240,53 @@ def test_a_node_id_finds_its_square_even_when_pytest_names_it_from_a_higher_root
     assert target.pick(squares) is squares[1]
     assert target.pick([Result("c", "tests/test_a.py::test_b", Outcome.PASSED)]) is not None
     assert target.pick(squares[:1]) is None
+
+
+PROBE = Target(probe="fit_generator")
+V = Version("2.16.1")
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "reason"),
+    [
+        (CellStatus.INSTALL_ERROR, "No solution found\nmore", "install-error: No solution found"),
+        (CellStatus.IMPORT_ERROR, "ImportError: libcudart", "import-error: ImportError: libcudart"),
+        (CellStatus.NO_INTERPRETER, None, "no-interpreter"),
+    ],
+)
+def test_a_release_that_cannot_install_or_import_is_skipped_with_the_reason(
+    status: CellStatus, detail: str | None, reason: str
+) -> None:
+    cell = CellReport("tensorflow-2.16.1", status=status, detail=detail)
+
+    trial = trial_of(PROBE, V, cell, [], built=True)
+
+    assert trial.skipped == reason
+    assert trial.result is None
+
+
+def test_a_test_that_skips_itself_or_did_not_run_gives_no_answer() -> None:
+    cell = CellReport("tensorflow-2.16.1")
+    skipped = Result(cell.name, "probes::test_fit_generator", Outcome.SKIPPED, message="no GPU")
+    other = Result(cell.name, "probes::test_tf_data", Outcome.PASSED)
+
+    assert trial_of(PROBE, V, cell, [skipped], built=False).skipped == (
+        "the test skipped itself: no GPU"
+    )
+    assert trial_of(PROBE, V, cell, [other], built=False).skipped == (
+        "the test did not run (the cell ran: probes::test_tf_data)"
+    )
+
+
+def test_a_square_is_the_trials_answer() -> None:
+    cell = CellReport("tensorflow-2.16.1")
+    square = Result(cell.name, "probes::test_fit_generator", Outcome.REMOVED)
+
+    trial = trial_of(PROBE, V, cell, [square], built=True)
+
+    assert trial.skipped is None
+    assert trial.result is square
+    assert (trial.outcome, trial.built) == ("removed", True)
 
 
 def test_the_probes_are_read_from_the_bundled_probe_module() -> None:
