@@ -28,6 +28,7 @@ from .environments import default_cache_dir
 from .hints import find_change
 from .index import PackageIndex
 from .interpreters import discover_interpreters
+from .matrix import BACKENDS
 from .runs import new_run_dir
 
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
@@ -85,6 +86,9 @@ def add_parser(commands: Any) -> None:
         "--env", action="append", default=[], metavar="NAME=VALUE",
         help="An environment variable for every release's tests (repeatable)",
     )  # fmt: skip
+    bisect.add_argument(
+        "--backend", choices=BACKENDS, help="Keras 3 backend (its package is added, as in a cell)"
+    )
     bisect.add_argument(
         "--project", help="Install this project (path, extras allowed) in every environment"
     )
@@ -145,6 +149,7 @@ def build_request(args: argparse.Namespace) -> BisectRequest:
         compare=args.compare,
         packages=tuple(args.packages),
         env=parse_env(args.env),
+        backend=args.backend,
         project=str(Path(args.project).resolve()) if args.project else None,
         timeout=args.timeout,
     )

@@ -233,6 +233,7 @@ class BisectRequest:
     compare: str = "works"
     packages: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    backend: str | None = None
     project: str | None = None
     timeout: float | None = None
 
@@ -250,7 +251,11 @@ class BisectRequest:
         name = canonicalize_name(self.package)
         requirement = requirement_for_version(name, f"=={version}")
         spec = CellSpec(
-            name=f"{name}-{version}", python=self.python, env=self.env, packages=self.packages
+            name=f"{name}-{version}",
+            python=self.python,
+            env=self.env,
+            packages=self.packages,
+            backend=self.backend,
         )
         if name == "tensorflow":
             spec = dataclasses.replace(spec, tensorflow=requirement)

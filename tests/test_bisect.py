@@ -200,7 +200,8 @@ def test_a_keras_release_puts_standalone_keras_under_test_beside_the_other_packa
         "keras",
         SpecifierSet(),
         packages=("tensorflow==2.15.*",),
-        env=(("KERAS_BACKEND", "jax"),),
+        env=(("XLA_FLAGS", "--xla_force_host_platform_device_count=1"),),
+        backend="jax",
     )
 
     cell = request.cell_for(Version("3.0.0"))
@@ -208,7 +209,8 @@ def test_a_keras_release_puts_standalone_keras_under_test_beside_the_other_packa
     assert cell.keras == "keras==3.0.0"
     assert cell.keras_module == "keras"
     assert cell.packages == ("tensorflow==2.15.*",)
-    assert cell.env_dict == {"KERAS_BACKEND": "jax"}
+    assert cell.backend == "jax"
+    assert cell.env_dict == {"XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
 
 
 def test_another_package_is_added_to_the_cells_packages() -> None:
