@@ -29,6 +29,7 @@ from .hints import find_change
 from .index import PackageIndex
 from .interpreters import discover_interpreters
 from .matrix import BACKENDS
+from .planning import absolute_project
 from .runs import new_run_dir
 
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
@@ -150,7 +151,7 @@ def build_request(args: argparse.Namespace) -> BisectRequest:
         packages=tuple(args.packages),
         env=parse_env(args.env),
         backend=args.backend,
-        project=str(Path(args.project).resolve()) if args.project else None,
+        project=absolute_project(args.project, Path.cwd()) if args.project else None,
         timeout=args.timeout,
     )
 

@@ -121,8 +121,13 @@ def resolve_project(matrix: Matrix) -> str | None:
     """``project: ".[test]"`` is relative to the matrix file."""
     if matrix.project is None:
         return None
-    path, _, extras = matrix.project.partition("[")
-    absolute = (matrix.path.parent / path).resolve()
+    return absolute_project(matrix.project, matrix.path.parent)
+
+
+def absolute_project(project: str, base: Path) -> str:
+    """``.[test]`` relative to ``base``, as an absolute path keeping its extras."""
+    path, _, extras = project.partition("[")
+    absolute = (base / path).resolve()
     return f"{absolute}[{extras}" if extras else str(absolute)
 
 

@@ -12,7 +12,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pytest_kerascompat.bisect_command import finding_lines, finding_to_dict
+from pytest_kerascompat.bisect_command import build_request, finding_lines, finding_to_dict
 from pytest_kerascompat.bisection import (
     BisectError,
     BisectRequest,
@@ -27,7 +27,7 @@ from pytest_kerascompat.bisection import (
     search,
     trial_of,
 )
-from pytest_kerascompat.cli import main
+from pytest_kerascompat.cli import build_parser, main
 from pytest_kerascompat.environments import READY_MARKER
 from pytest_kerascompat.hints import KNOWN_CHANGES
 from pytest_kerascompat.index import PackageIndex
@@ -211,6 +211,15 @@ def test_a_keras_release_puts_standalone_keras_under_test_beside_the_other_packa
     assert cell.packages == ("tensorflow==2.15.*",)
     assert cell.backend == "jax"
     assert cell.env_dict == {"XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+
+
+def test_a_project_with_extras_is_made_absolute_from_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["bisect", "--probe", "tf_data", "--project", ".[test]"])
+
+    assert build_request(args).project == f"{tmp_path.resolve()}[test]"
 
 
 def test_another_package_is_added_to_the_cells_packages() -> None:
