@@ -479,13 +479,29 @@ def read_stack(path: Path | None) -> str:
 
 
 def innermost_frame(stack: str) -> str:
-    """The first frame of the last thread faulthandler dumped (the main thread)."""
+    """Where the main thread (the last one faulthandler's format lists) was stuck.
+
+    The innermost frame of the user's own code when there is one (a hang usually sits
+    deep inside TensorFlow, which says little), followed by the innermost frame overall.
+    """
     blocks = [block for block in stack.split("\n\n") if block.strip()]
-    for line in blocks[-1].splitlines() if blocks else ():
-        line = line.strip()
-        if line.startswith("File "):
-            return line
-    return "an unknown place"
+    frames = [line.strip() for line in (blocks[-1].splitlines() if blocks else ())]
+    frames = [line for line in frames if line.startswith("File ")]
+    if not frames:
+        return "an unknown place"
+    own = next((line for line in frames if not is_library_frame(line)), None)
+    if own is None or own == frames[0]:
+        return frames[0]
+    return f"{own} (innermost: {frames[0]})"
+
+
+def is_library_frame(line: str) -> bool:
+    """Frames of installed packages, the standard library and the cell's own worker."""
+    path = line.split('"')[1] if line.count('"') >= 2 else line
+    return any(
+        marker in path
+        for marker in ("/site-packages/", "/dist-packages/", "/lib/python3", "/kerascompat_cell/")
+    )
 
 
 def assemble(

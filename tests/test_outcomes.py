@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pytest_kerascompat.controller import verdict_result
+from pytest_kerascompat.controller import innermost_frame, verdict_result
 from pytest_kerascompat.hints import KNOWN_CHANGES, find_change
 from pytest_kerascompat.outcomes import classify
 from pytest_kerascompat.pins import pins_for
@@ -215,3 +215,33 @@ def test_known_good_pins_follow_the_expected_versions(
     versions: dict[str, Version], pins: list[str]
 ) -> None:
     assert [pin.requirement for pin in pins_for(versions)] == pins
+
+
+STACK = """Timeout (0:00:20)!
+Thread 0x00007f53b2d746c0 (most recent call first):
+  File "/cell/kerascompat_cell/worker.py", line 134 in watch
+  File "/usr/lib/python3.11/threading.py", line 982 in run
+
+Thread 0x00007f53b4bbbb80 (most recent call first):
+  File "/env/lib/python3.11/site-packages/tensorflow/ops/array_ops.py", line 4186 in identity
+  File "/env/lib/python3.11/site-packages/keras/src/engine/training.py", line 1807 in fit
+  File "/project/tests/test_train.py", line 36 in test_endless
+  File "/env/lib/python3.11/site-packages/_pytest/python.py", line 194 in pytest_pyfunc_call
+"""
+
+
+def test_a_timeout_names_the_users_frame_first_then_the_innermost_one() -> None:
+    assert innermost_frame(STACK) == (
+        'File "/project/tests/test_train.py", line 36 in test_endless (innermost: File '
+        '"/env/lib/python3.11/site-packages/tensorflow/ops/array_ops.py", line 4186 in identity)'
+    )
+
+
+def test_a_timeout_in_the_users_own_frame_or_with_no_user_frame_names_one_frame() -> None:
+    own = STACK.replace("/env/lib/python3.11/site-packages/tensorflow", "/project/tensorflow")
+    library_only = STACK.replace("/project/tests", "/env/lib/python3.11/site-packages/x")
+
+    assert innermost_frame(own).startswith('File "/project/tensorflow/ops/array_ops.py"')
+    assert "(innermost" not in innermost_frame(own)
+    assert innermost_frame(library_only).endswith("line 4186 in identity")
+    assert innermost_frame("") == "an unknown place"

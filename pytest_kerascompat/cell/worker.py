@@ -604,24 +604,40 @@ class Watchdog:
             self._file.close()
 
 
-def format_stacks(timeout: float) -> str:
-    """Every other thread's stack in faulthandler's format, the main thread last."""
-    frames = sys._current_frames()
-    main = threading.main_thread().ident
+def format_stacks(timeout: float, samples: int = 4, interval: float = 0.05) -> str:
+    """Every other thread's stack in faulthandler's format, the main thread last.
+
+    The main thread's stack is the deepest of a few samples: seen from another thread,
+    a frame of a running generator can have lost its caller (here, Keras's ``steps()``
+    generator inside ``fit`` showed no frame above it), which would hide the test.
+    """
+    main = threading.main_thread().ident or 0
     me = threading.get_ident()
-    order = [ident for ident in frames if ident not in (main, me)] + [main]
+    stacks = {ident: frame_lines(frame) for ident, frame in sys._current_frames().items()}
+    for _ in range(samples - 1):
+        time.sleep(interval)
+        frame = sys._current_frames().get(main)
+        deeper = frame_lines(frame) if frame is not None else []
+        if len(deeper) > len(stacks.get(main, [])):
+            stacks[main] = deeper
     minutes, seconds = divmod(int(timeout), 60)
     hours, minutes = divmod(minutes, 60)
     lines = [f"Timeout ({hours}:{minutes:02d}:{seconds:02d})!"]
+    order = [ident for ident in stacks if ident not in (main, me)] + [main]
     for ident in order:
-        frame = frames.get(ident or 0)
-        if frame is None:
-            continue
-        lines.append(f"Thread 0x{ident:016x} (most recent call first):")
-        for summary in reversed(traceback.extract_stack(frame)):
-            lines.append(f'  File "{summary.filename}", line {summary.lineno} in {summary.name}')
-        lines.append("")
+        if ident in stacks:
+            lines.append(f"Thread 0x{ident:016x} (most recent call first):")
+            lines.extend(stacks[ident])
+            lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def frame_lines(frame: Any) -> List[str]:
+    """A stack, innermost frame first, as faulthandler writes it."""
+    return [
+        f'  File "{summary.filename}", line {summary.lineno} in {summary.name}'
+        for summary in reversed(traceback.extract_stack(frame))
+    ]
 
 
 # ------------------------------------------------------------------------ plugin
