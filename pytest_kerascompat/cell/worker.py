@@ -554,10 +554,10 @@ class Watchdog:
     """Dumps every thread's stack when a test outlives ``--kc-timeout``.
 
     The controller kills a hung worker shortly after the limit; this leaves behind where
-    it was stuck.  First from Python, holding the GIL, so every stack is whole (faulthandler
-    reads a running thread's frames without the GIL and can stop after the first one);
-    ``faulthandler`` follows a moment later only if that could not run, because the hang
-    holds the GIL inside TensorFlow's native code, where only C can still write.
+    it was stuck.  First from Python, which can sample the main thread a few times and
+    keep its deepest stack (:func:`format_stacks`); ``faulthandler``, which takes a single
+    look, follows a moment later only if that could not run, because the hang holds the
+    GIL inside TensorFlow's native code, where only C can still write.
     """
 
     #: How much later faulthandler dumps, if the Python dump has not cancelled it.
