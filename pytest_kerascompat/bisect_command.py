@@ -12,7 +12,6 @@ from typing import Any
 from .bisection import (
     BisectError,
     BisectRequest,
-    CellJudge,
     Finding,
     Target,
     Trial,
@@ -20,17 +19,10 @@ from .bisection import (
     describe_trial,
     max_trials,
     parse_range,
-    releases_in_range,
-    search,
 )
-from .controller import Interrupted
-from .environments import default_cache_dir
 from .hints import find_change
-from .index import PackageIndex
-from .interpreters import discover_interpreters
 from .matrix import BACKENDS
-from .planning import absolute_project
-from .runs import new_run_dir
+from .values import absolute_project
 
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
 #: to one release); the request itself is wrong.
@@ -38,8 +30,8 @@ EXIT_FOUND, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
 
 
-def add_parser(commands: Any) -> None:
-    bisect = commands.add_parser(
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    bisect: argparse.ArgumentParser = commands.add_parser(
         "bisect",
         help="Find the first release of a package whose outcome for one test differs",
         description="Binary-search the released versions of --package for the first one "
@@ -98,36 +90,21 @@ def add_parser(commands: Any) -> None:
     bisect.add_argument(
         "--cache-dir", type=Path, help="Where environments live (default: the sweep's)"
     )
+    return bisect
 
 
 def run(args: argparse.Namespace) -> int:
     """Bisect, printing progress to stderr and the answer to stdout."""
+    # The controller, nox and the index load only now: `scan` shares this command line
+    # and runs as a pre-commit hook, where 0.15 s per commit is noticed.
+    from .bisect_runner import Interrupted, bisect_releases
+    from .environments import default_cache_dir
+
     request = build_request(args)
-    cache_dir = args.cache_dir or default_cache_dir()
-    index = PackageIndex(cache_dir)
-    versions = releases_in_range(index, request.package, request.specifier)
-    if not versions:
-        raise BisectError(
-            f"no release of {request.package} on {index.index_url} matches "
-            f"{str(request.specifier) or 'any version'}"
-        )
-    progress = print_progress
-    progress(
-        f"bisect {request.target.describe()} over {len(versions)} releases of "
-        f"{request.package} ({versions[0]} to {versions[-1]}); at most "
-        f"{max_trials(len(versions))} to try unless some are skipped"
-    )
-    judge = CellJudge(
-        request=request,
-        index=index,
-        interpreters=discover_interpreters(),
-        cache_dir=cache_dir,
-        run_dir=new_run_dir(Path.cwd() / ".kerascompat" / "bisect"),
-        cwd=Path.cwd(),
-        report=progress,
-    )
     try:
-        finding = search(versions, judge, request.signature, expected=request.expected)
+        finding = bisect_releases(
+            request, args.cache_dir or default_cache_dir(), Path.cwd(), print_progress
+        )
     except (KeyboardInterrupt, Interrupted):
         print_progress("bisect interrupted; the environments it built are kept for the next run")
         return EXIT_INTERRUPTED
@@ -215,7 +192,7 @@ def boundary_lines(request: BisectRequest, finding: Finding) -> list[str]:
     hint = hint_of(bad) or hint_of(good)
     if hint:
         lines.append(f"hint: {hint}")
-    rule = bad.result.rule if bad.result else None
+    rule = rule_of(bad)
     if rule:
         lines.append(f"caught by: python -m pytest_kerascompat scan --select {rule}")
     return lines
@@ -237,6 +214,11 @@ def hint_of(trial: Trial) -> str | None:
         return trial.result.hint
     change = find_change(api=trial.result.api, texts=[trial.result.message])
     return change.hint if change else None
+
+
+def rule_of(trial: Trial | None) -> str | None:
+    """The scan rule that finds the change behind this trial's square, if any."""
+    return trial.result.rule if trial and trial.result else None
 
 
 def summary_line(finding: Finding) -> str:
@@ -265,9 +247,7 @@ def finding_to_dict(request: BisectRequest, finding: Finding) -> dict[str, Any]:
         "releases": [str(v) for v in finding.versions],
         "trials": [trial_dict(t) for t in finding.trials],
         "hint": hint_of(finding.first_bad) if finding.first_bad else None,
-        "rule": finding.first_bad.result.rule
-        if finding.first_bad and finding.first_bad.result
-        else None,
+        "rule": rule_of(finding.first_bad),
     }
 
 

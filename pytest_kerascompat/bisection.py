@@ -2,9 +2,10 @@
 
 A sweep says *that* a test broke between two columns; bisecting says *which release*
 broke it. Each release tried is a one-cell sweep (same environments, same worker, same
-classification), so a bisect step is exactly a square the table would show. The search
-itself (:func:`search`) is pure and takes a ``judge``, so its edge cases (skips at the
-ends, runs of skips, no change) are tested without building anything.
+classification; see :mod:`.bisect_runner`), so a bisect step is exactly a square the
+table would show. The search itself (:func:`search`) is pure and takes a ``judge``, so
+its edge cases (skips at the ends, runs of skips, no change) are tested without
+building anything.
 """
 
 from __future__ import annotations
@@ -19,20 +20,15 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from .controller import CellFinished, SweepSettings, run_sweep
-from .environments import envdir_for, find_ready
-from .index import PackageIndex
-from .interpreters import Interpreter
-from .launch import SOURCE
+from .launch import PROBES_MODULE, SOURCE
 from .matrix import CellSpec, requirement_for_version
-from .planning import CellPlan, PlanOptions, plan_cell
-from .results import CellReport, CellStatus, Outcome, Result
+from .results import PROBE_PREFIX, CellReport, CellStatus, Outcome, Result
+from .values import CommandError
 
-PROBES_FILE = SOURCE / "probes" / "test_data_feeding.py"
-PROBE_TEST_PREFIX = "probes::"
+PROBES_FILE = SOURCE / "probes" / PROBES_MODULE
 
 
-class BisectError(Exception):
+class BisectError(CommandError):
     """The request cannot be bisected as asked (a usage error, reported without a trace)."""
 
 
@@ -132,7 +128,7 @@ def search(
         unchanged = f"the outcome does not change between {ordered[low]} and {ordered[high]}"
         return finding(reason=unchanged)
     while True:
-        middle = _next_probe(low, high, lambda i: tried(i).skipped is None, trials, ordered)
+        middle = _next_probe(low, high, lambda i: tried(i).skipped is None)
         if middle is None:
             break
         if signature(tried(middle)) == reference:
@@ -145,21 +141,14 @@ def search(
     )
 
 
-def _next_probe(
-    low: int,
-    high: int,
-    testable: Callable[[int], bool],
-    trials: dict[Version, Trial],
-    ordered: Sequence[Version],
-) -> int | None:
-    """The untried-or-testable release nearest the middle of ``(low, high)``, or None."""
+def _next_probe(low: int, high: int, testable: Callable[[int], bool]) -> int | None:
+    """The testable release nearest the middle of ``(low, high)``, or None.
+
+    ``testable`` tries a release the first time it is asked and remembers, so a skipped
+    one costs its build once and is stepped over after that.
+    """
     middle = (low + high) // 2
-    for index in _outward(middle, low + 1, high - 1):
-        if ordered[index] in trials and trials[ordered[index]].skipped is not None:
-            continue
-        if testable(index):
-            return index
-    return None
+    return next((i for i in _outward(middle, low + 1, high - 1) if testable(i)), None)
 
 
 def _outward(middle: int, first: int, last: int) -> Iterator[int]:
@@ -187,7 +176,7 @@ class Target:
     @property
     def test_id(self) -> str:
         """The id the worker reports the test under."""
-        return f"{PROBE_TEST_PREFIX}test_{self.probe}" if self.probe else str(self.node_id)
+        return f"{PROBE_PREFIX}test_{self.probe}" if self.probe else str(self.node_id)
 
     @property
     def user_args(self) -> tuple[str, ...]:
@@ -276,73 +265,6 @@ def parse_range(text: str | None) -> SpecifierSet:
         raise BisectError(
             f"--range {text!r} is not a version range; write it as pip does, e.g. '>=2.15,<2.18'"
         ) from exc
-
-
-def releases_in_range(index: PackageIndex, package: str, specifier: SpecifierSet) -> list[Version]:
-    """Final (or, if the range names one, pre-) releases on the index, not yanked, oldest first."""
-    allow_pre = bool(specifier.prereleases)
-    found = [
-        version
-        for version, files in index.releases(package).items()
-        if specifier.contains(version, prereleases=allow_pre)
-        and any(not file.yanked for file in files)
-    ]
-    return sorted(found)
-
-
-# ----------------------------------------------------------------------------- runner
-
-
-@dataclasses.dataclass
-class CellJudge:
-    """Runs one release as a one-cell sweep and turns its square into a :class:`Trial`."""
-
-    request: BisectRequest
-    index: PackageIndex
-    interpreters: Sequence[Interpreter]
-    cache_dir: Path
-    run_dir: Path
-    cwd: Path
-    report: Callable[[str], None] = print
-
-    def __call__(self, version: Version) -> Trial:
-        spec = self.request.cell_for(version)
-        plan = plan_cell(
-            spec,
-            PlanOptions(probes=self.request.target.probe is not None),
-            self.interpreters,
-            self.index,
-            self.request.project,
-        )
-        if plan.executable is None:
-            return self._skip(version, f"no interpreter: {plan.python_note}")
-        reused = find_ready(envdir_for(self.cache_dir, plan), plan) is not None
-        self.report(
-            f"{self.request.package} {version}: Python {plan.python}, "
-            f"{'reusing its environment' if reused else 'building an environment'}"
-        )
-        cell, results = self._run(plan)
-        trial = trial_of(self.request.target, version, cell, results, built=not reused)
-        self.report(f"{self.request.package} {version}: {describe_trial(trial)}")
-        return trial
-
-    def _run(self, plan: CellPlan) -> tuple[CellReport, list[Result]]:
-        settings = SweepSettings(
-            cache_dir=self.cache_dir,
-            run_dir=self.run_dir / plan.name,
-            mode=self.request.target.mode,
-            cwd=self.cwd,
-            user_args=self.request.target.user_args,
-            probes=self.request.target.probes,
-        )
-        for event in run_sweep([plan], settings):
-            if isinstance(event, CellFinished):
-                return event.report, event.results
-        raise AssertionError("a one-cell sweep always finishes its cell")
-
-    def _skip(self, version: Version, reason: str) -> Trial:
-        self.report(f"{self.request.package} {version}: skipped ({reason})")
-        return Trial(version, skipped=reason)
 
 
 def trial_of(

@@ -1,4 +1,9 @@
-"""``python -m pytest_kerascompat``: commands around a sweep (merge, CI matrix, scan, bisect)."""
+"""``python -m pytest_kerascompat``: commands around a sweep (merge, CI matrix, scan, bisect).
+
+Each command imports its machinery when it runs, not when the command line is built:
+``scan`` runs as a pre-commit hook on every commit and needs none of the sweep's
+(pytest, nox, the index), which would cost it a quarter of a second each time.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import bisect_command
-from .bisection import BisectError
-from .environments import default_cache_dir
-from .index import IndexUnavailable, PackageIndex
-from .matrix import MatrixError, load_matrix
-from .merge import MergeError, merge_reports
-from .options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
-from .planning import newest_supported_python
-from .report import write_reports
-from .report.terminal import PlainWriter, write_table
-from .scan import ScanUsageError
 from .scan import command as scan_command
+from .values import CommandError
 
 OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
 EXIT_USAGE = 2
@@ -37,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD.json")
     for flag, _ in OUTPUTS:
         merge.add_argument(f"--{flag}", type=Path, metavar="OUT", help=f"Write the {flag} report")
+    merge.set_defaults(run=run_merge)
     ci_matrix = commands.add_parser(
         "ci-matrix", help='Print the cells as a GitHub Actions matrix ({"include": [...]})'
     )
@@ -45,28 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="Matrix file (default: ./matrix.yaml, else the bundled one)",
     )
-    scan_command.add_parser(commands)
-    bisect_command.add_parser(commands)
+    ci_matrix.set_defaults(run=run_ci_matrix)
+    scan_command.add_parser(commands).set_defaults(run=scan_command.run)
+    bisect_command.add_parser(commands).set_defaults(run=bisect_command.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "merge":
-            return run_merge(args)
-        if args.command == "scan":
-            return scan_command.run(args)
-        if args.command == "bisect":
-            return bisect_command.run(args)
-        return run_ci_matrix(args)
-    except (MergeError, MatrixError, IndexUnavailable, ScanUsageError, BisectError) as error:
+        status: int = args.run(args)
+    except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    return status
 
 
 def run_merge(args: argparse.Namespace) -> int:
     """Exit 1 when the merged report fails the run, as the sweep itself would."""
+    from .merge import merge_reports
+    from .report import write_reports
+    from .report.terminal import PlainWriter, write_table
+
     report = merge_reports(args.shards)
     write_reports(report, {fmt: getattr(args, flag) for flag, fmt in OUTPUTS})
     write_table(PlainWriter(sys.stdout), report)
@@ -74,6 +71,11 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_ci_matrix(args: argparse.Namespace) -> int:
+    from .environments import default_cache_dir
+    from .index import PackageIndex
+    from .matrix import load_matrix
+    from .planning import newest_supported_python
+
     path = args.matrix_file or default_matrix_file()
     matrix = load_matrix(path)
     index = PackageIndex(default_cache_dir())
@@ -86,5 +88,7 @@ def run_ci_matrix(args: argparse.Namespace) -> int:
 
 
 def default_matrix_file() -> Path:
+    from .options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
+
     local = Path.cwd() / DEFAULT_MATRIX_NAME
     return local if local.is_file() else BUNDLED_MATRIX

@@ -270,7 +270,7 @@ def run_cell(
         return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
     testing = time.monotonic()
-    run_workers(plan, settings, venv_python(location), cellpath, progress, run, stopping)
+    run_workers(plan, settings, location, cellpath, progress, run, stopping)
     if timings is not None:
         timings.record(plan, time.monotonic() - testing)
     report, squares = assemble(plan, run, settings, time.monotonic() - started)
@@ -333,22 +333,23 @@ def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -
 def run_workers(
     plan: CellPlan,
     settings: SweepSettings,
-    python: Path,
+    location: Path,
     cellpath: Path,
     progress: Progress,
     run: CellRun,
     stopping: threading.Event,
 ) -> None:
-    """Run workers until every collected test has a square, replacing dead ones."""
+    """Run workers in the environment at ``location`` until every collected test has a
+    square, replacing dead ones."""
     results = settings.results_file(plan)
     reader = EventReader(results, offset=results.stat().st_size)  # replayed events are in run
     timeout = settings.timeout_for(plan)
     for attempt in range(1, 10_000):
         call = worker_call(plan, settings, cellpath, results, run, attempt)
-        argv = worker_argv(python, plan, call)
+        argv = worker_argv(venv_python(location), plan, call)
         process = start_logged(
             argv,
-            env=worker_env(plan, cellpath, python.parent.parent),
+            env=worker_env(plan, cellpath, location),
             cwd=settings.cwd,
             log=settings.log_file(plan, "worker"),
         )

@@ -37,6 +37,8 @@ from packaging.version import Version
 from pytest_kerascompat.interpreters import Interpreter
 from pytest_kerascompat.results import write_text_atomically
 
+from .values import CommandError
+
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 INDEX_URL_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
@@ -51,7 +53,7 @@ PythonVersion = Union[tuple[int, int], tuple[int, int, int]]
 _log = logging.getLogger(__name__)
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(CommandError):
     """The index could not be read and no earlier answer was cached."""
 
     def __init__(self, project: str, url: str, cause: str) -> None:

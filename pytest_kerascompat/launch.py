@@ -14,8 +14,12 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .planning import CellPlan
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:  # only annotations: keeps `python -m pytest_kerascompat scan` light
+    from .planning import CellPlan
 
 CELL_PACKAGE = "kerascompat_cell"
 SOURCE = Path(__file__).with_name("cell")
@@ -164,9 +168,8 @@ def bytecode_env(plan: CellPlan, location: Path, base: Mapping[str, str]) -> dic
 
 
 def compiles_at_install(plan: CellPlan) -> bool:
-    """Whether the cell's Python lacks ``PYTHONPYCACHEPREFIX`` (before 3.8)."""
+    """Whether the cell's Python lacks ``PYTHONPYCACHEPREFIX`` (before 3.8), or is unknown."""
     try:
-        major, minor = (int(part) for part in (plan.python or "").split(".")[:2])
-    except ValueError:
+        return Version(plan.python or "").release < (3, 8)
+    except InvalidVersion:
         return True
-    return (major, minor) < (3, 8)

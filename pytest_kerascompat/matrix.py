@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .values import CELL_NAME, ENV_NAME, parse_timeout
+from .values import CELL_NAME, ENV_NAME, CommandError, parse_timeout
 
 BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 TOP_LEVEL_KEYS = ("defaults", "project", "cells")
@@ -36,7 +36,7 @@ DEFAULT_TIMEOUT = 300.0
 SPECIFIER_START = ("==", "!=", "<", ">", "~=", "===")
 
 
-class MatrixError(Exception):
+class MatrixError(CommandError):
     """A mistake in a matrix file, located as precisely as the YAML allows."""
 
     def __init__(

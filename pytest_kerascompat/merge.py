@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .results import SCHEMA_VERSION, CellReport, Report, Result
+from .values import CommandError
 
 
-class MergeError(Exception):
+class MergeError(CommandError):
     """Shards that cannot be merged; the message says which files and what."""
 
 

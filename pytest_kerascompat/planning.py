@@ -22,6 +22,7 @@ from .index import IndexUnavailable, PackageIndex, pick_interpreter
 from .interpreters import Interpreter, discover_interpreters, find_interpreter
 from .matrix import CellSpec, Matrix
 from .pins import pins_for
+from .values import absolute_project
 
 WORKER_REQUIREMENTS = ("pytest",)
 PROBE_REQUIREMENTS = ("scipy",)
@@ -122,13 +123,6 @@ def resolve_project(matrix: Matrix) -> str | None:
     if matrix.project is None:
         return None
     return absolute_project(matrix.project, matrix.path.parent)
-
-
-def absolute_project(project: str, base: Path) -> str:
-    """``.[test]`` relative to ``base``, as an absolute path keeping its extras."""
-    path, _, extras = project.partition("[")
-    absolute = (base / path).resolve()
-    return f"{absolute}[{extras}" if extras else str(absolute)
 
 
 def project_fingerprint(project: str | None) -> str | None:

@@ -18,6 +18,8 @@ from typing import Any
 from .hints import rule_for_hint
 
 SCHEMA_VERSION = 1
+#: How a sweep names a built-in probe's square (``probes::test_fit_generator``).
+PROBE_PREFIX = "probes::"
 
 
 class Outcome(str, enum.Enum):

@@ -1,4 +1,4 @@
-"""Value checks shared by ``matrix.yaml`` and the command line.
+"""Value checks shared by ``matrix.yaml`` and the command lines.
 
 Standard library only: the plugin imports this at every pytest start, so it must
 cost nothing (YAML and packaging load only when a sweep runs).
@@ -7,6 +7,13 @@ cost nothing (YAML and packaging load only when a sweep runs).
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+
+class CommandError(Exception):
+    """What ``python -m pytest_kerascompat`` reports as ``error: ...`` with exit status 2:
+    a mistake in what was asked (or an index it cannot reach), never a traceback."""
+
 
 CELL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -21,3 +28,10 @@ def parse_timeout(value: object) -> float | None:
     except ValueError:
         return None
     return number if 0 < number < float("inf") else None
+
+
+def absolute_project(project: str, base: Path) -> str:
+    """``.[test]`` relative to ``base``, as an absolute path keeping its extras."""
+    path, _, extras = project.partition("[")
+    absolute = (base / path).resolve()
+    return f"{absolute}[{extras}" if extras else str(absolute)

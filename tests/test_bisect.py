@@ -13,6 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pytest_kerascompat.bisect_command import build_request, finding_lines, finding_to_dict
+from pytest_kerascompat.bisect_runner import releases_in_range
 from pytest_kerascompat.bisection import (
     BisectError,
     BisectRequest,
@@ -23,7 +24,6 @@ from pytest_kerascompat.bisection import (
     exact_outcome,
     max_trials,
     parse_range,
-    releases_in_range,
     search,
     trial_of,
 )

@@ -14,11 +14,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from ..results import CellReport, CellStatus, Outcome, Report, Result
+from ..results import PROBE_PREFIX, CellReport, CellStatus, Outcome, Report, Result
 from .table import caught_by
 
 ROOT_NAME = "kerascompat"
-PROBE_PREFIX = "probes::"
 ENVIRONMENT_CASE = "environment"
 NOT_COLLECTED_MESSAGE = "not collected in this cell"
 FAILURES = frozenset({Outcome.FAILED, Outcome.REMOVED, Outcome.TIMEOUT, Outcome.CRASHED})

@@ -10,8 +10,8 @@ from . import ALL, rule_names, scan_paths, select_rules
 from .output import WRITERS
 
 
-def add_parser(commands: Any) -> None:
-    scan = commands.add_parser(
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    scan: argparse.ArgumentParser = commands.add_parser(
         "scan",
         help="Find uses of Keras/TensorFlow APIs whose availability changed, without running them",
         description="Read Python files and notebooks (directories recursively) and report each "
@@ -31,6 +31,7 @@ def add_parser(commands: Any) -> None:
     scan.add_argument(
         "--ignore", type=rule_list, default=[], metavar="RULE,...", help="Skip these rules"
     )
+    return scan
 
 
 def rule_list(text: str) -> list[str]:

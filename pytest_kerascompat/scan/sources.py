@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..values import CommandError
+
 NOTEBOOK_SUFFIX = ".ipynb"
 SCANNED_SUFFIXES = (".py", NOTEBOOK_SUFFIX)
 # Not the user's code: caches, installed packages, other projects' checkouts.
@@ -31,7 +33,7 @@ IPYTHON_LINE = re.compile(r"^(\s*)(?:[%!]|[\w.]+\s*=\s*[%!]|\?{1,2}[\w.]+\s*$|[\
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-class ScanUsageError(Exception):
+class ScanUsageError(CommandError):
     """A path that does not exist: the command line is wrong, nothing was scanned."""
 
 
