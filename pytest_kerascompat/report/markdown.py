@@ -178,7 +178,7 @@ def result_item(report: Report, result: Result, cells: list[str]) -> str:
         f"- {MARKERS[result.outcome]} **{result.outcome.value}** · "
         f"{code(row_label(report, result.test))} · {where}"
     ]
-    message = describe(result)
+    message = result.described
     if message:
         lines.append(f"  - {escape(message)}")
     if result.hint:
@@ -187,10 +187,6 @@ def result_item(report: Report, result: Result, cells: list[str]) -> str:
     if command:
         lines.append(f"  - caught by: {code(command)}")
     return "\n".join(lines)
-
-
-def describe(result: Result) -> str:
-    return result.described
 
 
 def details(summary: str, items: list[str]) -> str:

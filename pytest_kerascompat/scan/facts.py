@@ -125,17 +125,13 @@ def import_bindings(nodes: Iterable[ast.AST]) -> dict[str, set[str]]:
 
 
 def imported_names(node: ast.AST) -> Iterator[tuple[str, str]]:
-    if isinstance(node, ast.Import):
-        for alias in node.names:
-            if alias.asname:
-                yield alias.asname, alias.name
-            else:
-                root = alias.name.split(".", 1)[0]
-                yield root, root
-    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-        for alias in node.names:
-            if alias.name != "*":
-                yield alias.asname or alias.name, f"{node.module}.{alias.name}"
+    """``(local name, dotted name it is bound to)`` for each name an import binds."""
+    for alias, dotted in import_aliases(node):
+        if isinstance(node, ast.Import) and not alias.asname:
+            root = dotted.split(".", 1)[0]
+            yield root, root
+        else:
+            yield alias.asname or alias.name, dotted
 
 
 def direct_imports(node: ast.AST) -> Iterator[tuple[int, int, str]]:
@@ -144,16 +140,21 @@ def direct_imports(node: ast.AST) -> Iterator[tuple[int, int, str]]:
     ``import a.b.c`` brings in ``a.b.c`` even though it binds only ``a``. Before Python
     3.10 an alias has no position, so the statement's is used.
     """
-    if isinstance(node, ast.Import):
-        pairs = [(alias, alias.name) for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-        pairs = [(alias, f"{node.module}.{alias.name}") for alias in node.names]
-    else:
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
         return
-    for alias, name in pairs:
-        if alias.name != "*":
-            line = getattr(alias, "lineno", node.lineno)
-            yield line, getattr(alias, "col_offset", node.col_offset), name
+    for alias, dotted in import_aliases(node):
+        line = getattr(alias, "lineno", node.lineno)
+        yield line, getattr(alias, "col_offset", node.col_offset), dotted
+
+
+def import_aliases(node: ast.AST) -> Iterator[tuple[ast.alias, str]]:
+    """Each alias of an absolute import with the dotted name it imports (no ``*``)."""
+    if isinstance(node, ast.Import):
+        yield from ((alias, alias.name) for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        for alias in node.names:
+            if alias.name != "*":
+                yield alias, f"{node.module}.{alias.name}"
 
 
 def generator_functions(facts: FileFacts) -> set[str]:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from ..report.table import plural
 from . import Finding, ScanReport
 
 SCHEMA_VERSION = 1
@@ -44,10 +45,6 @@ def summary(report: ScanReport) -> str:
     errors = sum(1 for finding in report.findings if finding.severity == "error")
     kinds = f"{plural(errors, 'error')}, {plural(len(report.findings) - errors, 'warning')}"
     return f"Found {plural(len(report.findings), 'use')} ({kinds}) in {files}{skipped}."
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def write_json(report: ScanReport, out: TextIO, err: TextIO) -> None:
