@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from pytest_kerascompat.environments import READY_MARKER
 
 RESOURCES = Path(__file__).parent / "resources"
 
@@ -34,3 +40,20 @@ def copy_resource(name: str, destination: Path) -> Path:
     target = destination / Path(name).name
     shutil.copyfile(RESOURCES / name, target)
     return target
+
+
+def bisect(cwd: Path, cache_dir: Path, *args: str) -> tuple[dict[str, Any], str]:
+    """Run the command as a user would; return its JSON answer (it found a boundary) and
+    its progress text."""
+    completed = subprocess.run(  # noqa: S603 - an argument list
+        [sys.executable, "-m", "pytest_kerascompat", "bisect", *args, "--format=json",
+         f"--cache-dir={cache_dir}"],
+        cwd=cwd, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout), completed.stderr
+
+
+def ready_environments(cache_dir: Path) -> set[Path]:
+    """Environments in a cache that finished building (their ready marker is written)."""
+    return {marker.parent for marker in (cache_dir / "envs").glob(f"*/*/{READY_MARKER}")}

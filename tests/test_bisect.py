@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -28,11 +25,11 @@ from pytest_kerascompat.bisection import (
     trial_of,
 )
 from pytest_kerascompat.cli import build_parser, main
-from pytest_kerascompat.environments import READY_MARKER
 from pytest_kerascompat.hints import KNOWN_CHANGES
 from pytest_kerascompat.index import PackageIndex
 from pytest_kerascompat.results import CellReport, CellStatus, Outcome, Result
 
+from .conftest import bisect, ready_environments
 from .test_index import INDEX, FakeIndex
 
 FIT_GENERATOR_HINT = next(c.hint for c in KNOWN_CHANGES if c.api == "fit_generator")
@@ -415,22 +412,6 @@ def test_the_json_answer_round_trips_through_json() -> None:
 
 
 # --------------------------------------------------------------------- real environments
-
-
-def bisect(cwd: Path, cache_dir: Path, *args: str) -> tuple[dict[str, Any], str]:
-    """Run the command as a user would; return its JSON answer (it found a boundary) and
-    its progress text."""
-    completed = subprocess.run(  # noqa: S603 - an argument list
-        [sys.executable, "-m", "pytest_kerascompat", "bisect", *args, "--format=json",
-         f"--cache-dir={cache_dir}"],
-        cwd=cwd, capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout), completed.stderr
-
-
-def ready_environments(cache_dir: Path) -> set[Path]:
-    return {marker.parent for marker in (cache_dir / "envs").glob(f"*/*/{READY_MARKER}")}
 
 
 def test_it_bisects_a_users_unmarked_test_over_real_releases_of_a_package(

@@ -6,7 +6,6 @@ shared: one probe sweep builds them, the user-test sweep reuses them.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -14,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.environments import READY_MARKER
 from pytest_kerascompat.results import Outcome, Report
 
-from .conftest import RESOURCES
+from .conftest import RESOURCES, bisect, ready_environments
 
 pytestmark = pytest.mark.integration
 
@@ -183,15 +181,12 @@ def test_bisecting_the_fit_generator_probe_finds_tensorflow_2_16_with_log2_build
 ) -> None:
     """Four releases: both ends, then one midpoint (2.16.1, the first 2.16 on PyPI)."""
     before = ready_environments(cache_dir)
-    completed = subprocess.run(  # noqa: S603 - an argument list
-        [sys.executable, "-m", "pytest_kerascompat", "bisect", "--probe=fit_generator",
-         "--package=tensorflow", "--range=>=2.15.1,<=2.17.0", "--format=json",
-         f"--cache-dir={cache_dir}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=1800, check=False,
+
+    answer, _ = bisect(
+        tmp_path, cache_dir, "--probe=fit_generator", "--package=tensorflow",
+        "--range=>=2.15.1,<=2.17.0",
     )  # fmt: skip
 
-    assert completed.returncode == 0, completed.stderr
-    answer = json.loads(completed.stdout)
     assert answer["releases"] == ["2.15.1", "2.16.1", "2.16.2", "2.17.0"]
     last_good, first_bad = answer["last_good"], answer["first_bad"]
     assert (last_good["version"], last_good["outcome"]) == ("2.15.1", "deprecated")
@@ -201,7 +196,3 @@ def test_bisecting_the_fit_generator_probe_finds_tensorflow_2_16_with_log2_build
     assert [trial["version"] for trial in answer["trials"]] == ["2.15.1", "2.16.1", "2.17.0"]
     built = ready_environments(cache_dir) - before
     assert len(built) == sum(trial["built"] for trial in answer["trials"]) <= 3
-
-
-def ready_environments(cache_dir: Path) -> set[Path]:
-    return {marker.parent for marker in (cache_dir / "envs").glob(f"*/*/{READY_MARKER}")}

@@ -722,6 +722,16 @@ def test_a_test_that_kills_the_interpreter_leaves_a_start_without_finish(
     assert events[-1]["test"] == "test_crash.py::test_segfaults_like"
 
 
+def run_past_a_1_s_limit(pytester: pytest.Pytester) -> tuple[pytest.RunResult, list[Event], str]:
+    """Run the worker in a subprocess with a 1 s test time limit; also return the stacks
+    it dumped."""
+    stack = pytester.path / "stack.txt"
+    result, events = run_worker(
+        pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True
+    )
+    return result, events, stack.read_text()
+
+
 def test_a_test_running_past_the_timeout_dumps_its_stack_to_the_stack_file(
     pytester: pytest.Pytester, cell_on_pythonpath: Path
 ) -> None:
@@ -738,12 +748,8 @@ def test_a_test_running_past_the_timeout_dumps_its_stack_to_the_stack_file(
             sleeping_for_a_while()
         """
     )
-    stack = pytester.path / "stack.txt"
-    result, events = run_worker(
-        pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True
-    )
+    result, events, dump = run_past_a_1_s_limit(pytester)
 
-    dump = stack.read_text()
     assert "Timeout (0:00:01)!" in dump
     assert "in sleeping_for_a_while" in dump
     assert result.ret == 0
@@ -772,11 +778,9 @@ def test_a_test_busy_in_python_gets_its_whole_stack_once(
             train_with_a_busy_loader()
         """
     )
-    stack = pytester.path / "stack.txt"
 
-    run_worker(pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True)
+    _, _, dump = run_past_a_1_s_limit(pytester)
 
-    dump = stack.read_text()
     assert dump.count("Timeout (0:00:01)!") == 1, "faulthandler's fallback stayed cancelled"
     main_thread = dump.split("\n\n")[-2]
     assert main_thread.index("in spin_in_python") < main_thread.index("in test_busy")
@@ -797,11 +801,9 @@ def test_a_test_holding_the_gil_in_c_is_still_dumped_by_faulthandler(
             re.match(r"(a+)+$", "a" * 26 + "b")
         """
     )
-    stack = pytester.path / "stack.txt"
 
-    run_worker(pytester, "--kc-timeout=1", f"--kc-stack-file={stack}", isolated=True)
+    _, _, dump = run_past_a_1_s_limit(pytester)
 
-    dump = stack.read_text()
     assert dump.count("Timeout") == 1
     assert "Timeout (0:00:01.500000)!" in dump, "written by faulthandler, from C"
     assert "in test_native_loop" in dump
