@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-from pytest_kerascompat.nox_sessions import register_sessions
+from pytest_kerascompat.env.nox_sessions import register_sessions
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint"]

@@ -32,18 +32,18 @@ import textwrap
 import time
 from pathlib import Path
 
-from pytest_kerascompat.controller import SweepSettings, write_plan_file
-from pytest_kerascompat.environments import (
+from pytest_kerascompat.config.matrix import load_matrix
+from pytest_kerascompat.env.environments import (
     ensure_environment,
     envdir_for,
     find_ready,
     venv_python,
 )
-from pytest_kerascompat.index import PackageIndex
-from pytest_kerascompat.launch import SOURCE, bytecode_env
-from pytest_kerascompat.matrix import load_matrix
-from pytest_kerascompat.planning import CellPlan, PlanOptions, plan_matrix
-from pytest_kerascompat.results import Report
+from pytest_kerascompat.model.results import Report
+from pytest_kerascompat.plan.index import PackageIndex
+from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
+from pytest_kerascompat.sweep._launch import SOURCE, bytecode_env
+from pytest_kerascompat.sweep.controller import SweepSettings, write_plan_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {

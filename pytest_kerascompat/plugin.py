@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import options
+from pytest_kerascompat.config import options
 
 MARKER = (
     "keras_compat(api=None, breaks=None): run this test in every cell of the Keras "
@@ -19,11 +19,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
-    from .cell import fixtures
+    from pytest_kerascompat.cell import fixtures
 
     config.pluginmanager.register(fixtures, "kerascompat-fixtures")
     if config.option.keras_matrix or config.option.keras_probes:
-        from .matrix_session import start_matrix_session
+        from pytest_kerascompat.sweep.session import start_matrix_session
 
         start_matrix_session(config, options.resolve_settings(config))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_kerascompat.environments import READY_MARKER
+from pytest_kerascompat.env.environments import READY_MARKER
 
 RESOURCES = Path(__file__).parent / "resources"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_kerascompat.hints import KNOWN_CHANGES
-from pytest_kerascompat.results import CellReport, CellStatus, Outcome, Report, Result
+from pytest_kerascompat.model.changes import KNOWN_CHANGES
+from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Report, Result
 
 HOSTILE_MESSAGE = '<script>alert("x")</script> shape (3|4) & more'
 STACK = (

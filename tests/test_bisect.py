@@ -9,9 +9,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pytest_kerascompat.bisect_command import build_request, finding_lines, finding_to_dict
-from pytest_kerascompat.bisect_runner import releases_in_range
-from pytest_kerascompat.bisection import (
+from pytest_kerascompat.commands._bisect_runner import releases_in_range
+from pytest_kerascompat.commands._bisection import (
     BisectError,
     BisectRequest,
     Finding,
@@ -24,10 +23,11 @@ from pytest_kerascompat.bisection import (
     search,
     trial_of,
 )
-from pytest_kerascompat.cli import build_parser, main
-from pytest_kerascompat.hints import KNOWN_CHANGES
-from pytest_kerascompat.index import PackageIndex
-from pytest_kerascompat.results import CellReport, CellStatus, Outcome, Result
+from pytest_kerascompat.commands.bisect import build_request, finding_lines, finding_to_dict
+from pytest_kerascompat.commands.cli import build_parser, main
+from pytest_kerascompat.model.changes import KNOWN_CHANGES
+from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Result
+from pytest_kerascompat.plan.index import PackageIndex
 
 from .conftest import bisect, ready_environments
 from .test_index import INDEX, FakeIndex

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.cli import main
+from pytest_kerascompat.commands.cli import main
+from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.report.table import all_rows
-from pytest_kerascompat.results import CellReport, Outcome, Report, Result
 
 from .conftest import RESOURCES
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from pytest_kerascompat.model.results import Outcome
 from pytest_kerascompat.report.html import (
     OUTCOME_COLOURS_DARK,
     PASSED_COLOUR,
     REMOVED_COLOUR,
     render_html,
 )
-from pytest_kerascompat.results import Outcome
 
 from .report_samples import FIT_GENERATOR_SCAN, HOSTILE_MESSAGE, OK_CELLS, sample_report
 

@@ -16,7 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import platform_tags
 from packaging.version import Version
 
-from pytest_kerascompat.index import (
+from pytest_kerascompat.plan.index import (
     DistFile,
     IndexUnavailable,
     PackageIndex,
@@ -25,7 +25,7 @@ from pytest_kerascompat.index import (
     fetch_simple_json,
     pick_interpreter,
 )
-from pytest_kerascompat.interpreters import Interpreter
+from pytest_kerascompat.plan.interpreters import Interpreter
 
 INDEX = "https://index.example/simple"
 HERE = next(iter(platform_tags()))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.results import Outcome, Report
+from pytest_kerascompat.model.results import Outcome, Report
 
 from .conftest import RESOURCES, bisect, ready_environments
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.interpreters import (
+from pytest_kerascompat.plan.interpreters import (
     Interpreter,
     clear_cache,
     discover_interpreters,

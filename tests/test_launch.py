@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.launch import (
+from pytest_kerascompat.config.matrix import CellSpec
+from pytest_kerascompat.plan.plans import CellPlan
+from pytest_kerascompat.sweep._launch import (
     CELL_PACKAGE,
     PYCACHE_DIR,
     WorkerCall,
@@ -15,8 +17,6 @@ from pytest_kerascompat.launch import (
     worker_argv,
     worker_env,
 )
-from pytest_kerascompat.matrix import CellSpec
-from pytest_kerascompat.planning import CellPlan
 
 
 def plan(python: str | None = "3.12.1", **spec: object) -> CellPlan:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.matrix import (
+from pytest_kerascompat.config.matrix import (
     DEFAULT_TIMEOUT,
     MatrixError,
     load_matrix,
@@ -41,7 +41,7 @@ def test_the_bundled_matrix_and_the_examples_are_valid() -> None:
     root = Path(__file__).parents[1]
     for path in [
         root / "matrix.yaml",
-        root / "pytest_kerascompat" / "default_matrix.yaml",
+        root / "pytest_kerascompat" / "config" / "default_matrix.yaml",
         *sorted((root / "examples").glob("*.yaml")),
     ]:
         assert load_matrix(path).cells, path

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pytest_kerascompat.controller import innermost_frame, verdict_result
-from pytest_kerascompat.hints import KNOWN_CHANGES, find_change
-from pytest_kerascompat.outcomes import classify
-from pytest_kerascompat.pins import pins_for
-from pytest_kerascompat.results import Outcome
+from pytest_kerascompat.model.changes import KNOWN_CHANGES, find_change
+from pytest_kerascompat.model.outcomes import classify
+from pytest_kerascompat.model.results import Outcome
+from pytest_kerascompat.plan.pins import pins_for
+from pytest_kerascompat.sweep.controller import innermost_frame, verdict_result
 
 KERAS2 = {"tensorflow": "2.15.1", "keras": "2.15.0", "python": "3.11.7"}
 KERAS3 = {"tensorflow": "2.16.2", "keras": "3.10.0", "python": "3.12.1"}

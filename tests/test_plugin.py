@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_kerascompat.options import BUNDLED_MATRIX
+from pytest_kerascompat.config.options import BUNDLED_MATRIX
 
 BAD_MATRIX = """\
 cells:
@@ -115,7 +115,7 @@ def test_the_command_line_wins_over_environment_and_ini(
     pytester.makeini("[pytest]\nkeras_jobs = 3\n")
     monkeypatch.setenv("KERASCOMPAT_JOBS", "2")
     config = pytester.parseconfigure("--keras-jobs", "1")
-    from pytest_kerascompat.options import resolve, resolve_settings
+    from pytest_kerascompat.config.options import resolve, resolve_settings
 
     assert resolve_settings(config).jobs == 1
     config = pytester.parseconfigure()
@@ -126,7 +126,7 @@ def test_the_command_line_wins_over_environment_and_ini(
 
 
 def test_the_bundled_matrix_is_used_when_the_rootdir_has_none(pytester: pytest.Pytester) -> None:
-    from pytest_kerascompat.options import resolve_settings
+    from pytest_kerascompat.config.options import resolve_settings
 
     assert resolve_settings(pytester.parseconfigure()).matrix_file == BUNDLED_MATRIX
     pytester.makefile(".yaml", matrix="cells: [{name: a}]\n")
@@ -135,7 +135,7 @@ def test_the_bundled_matrix_is_used_when_the_rootdir_has_none(pytester: pytest.P
 
 
 def test_ini_paths_are_relative_to_the_ini_file(pytester: pytest.Pytester) -> None:
-    from pytest_kerascompat.options import resolve_settings
+    from pytest_kerascompat.config.options import resolve_settings
 
     pytester.makeini("[pytest]\nkeras_matrix_file = ci/cells.yaml\n")
     settings = resolve_settings(pytester.parseconfigure())
@@ -143,7 +143,7 @@ def test_ini_paths_are_relative_to_the_ini_file(pytester: pytest.Pytester) -> No
 
 
 def test_pins_can_be_turned_off_from_the_command_line_and_ini(pytester: pytest.Pytester) -> None:
-    from pytest_kerascompat.options import resolve_settings
+    from pytest_kerascompat.config.options import resolve_settings
 
     assert resolve_settings(pytester.parseconfigure()).pins is True
     assert resolve_settings(pytester.parseconfigure("--keras-no-pins")).pins is False

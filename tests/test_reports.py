@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.hints import KNOWN_CHANGES
-from pytest_kerascompat.merge import merge_reports
+from pytest_kerascompat.commands.merge import merge_reports
+from pytest_kerascompat.model.changes import KNOWN_CHANGES
+from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.report import RENDERERS, write_report
 from pytest_kerascompat.report.html import (
     OUTCOME_COLOURS,
@@ -25,7 +26,6 @@ from pytest_kerascompat.report.junit import render_junit
 from pytest_kerascompat.report.markdown import MARKERS, escape, render_markdown
 from pytest_kerascompat.report.table import row_label
 from pytest_kerascompat.report.terminal import PlainWriter, write_table
-from pytest_kerascompat.results import CellReport, Outcome, Report, Result
 
 from .report_samples import (
     BROKEN_CELL,

@@ -18,11 +18,17 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from pytest_kerascompat.cli import main
-from pytest_kerascompat.hints import KNOWN_CHANGES
-from pytest_kerascompat.scan import Finding, ScanReport, rule_names, scan_paths, select_rules
-from pytest_kerascompat.scan.output import escape_data, escape_property
-from pytest_kerascompat.scan.sources import without_ipython
+from pytest_kerascompat.commands.cli import main
+from pytest_kerascompat.commands.scan import (
+    Finding,
+    ScanReport,
+    rule_names,
+    scan_paths,
+    select_rules,
+)
+from pytest_kerascompat.commands.scan.output import escape_data, escape_property
+from pytest_kerascompat.commands.scan.sources import without_ipython
+from pytest_kerascompat.model.changes import KNOWN_CHANGES
 
 from .conftest import RESOURCES
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_kerascompat.environments import envdir_for, mark_ready
-from pytest_kerascompat.matrix import CellSpec
-from pytest_kerascompat.planning import CellPlan
-from pytest_kerascompat.schedule import TIMINGS_FILE, CellTimings, start_order
+from pytest_kerascompat.config.matrix import CellSpec
+from pytest_kerascompat.env.environments import envdir_for, mark_ready
+from pytest_kerascompat.plan.plans import CellPlan
+from pytest_kerascompat.sweep._schedule import TIMINGS_FILE, CellTimings, start_order
 
 
 def plan(name: str, executable: str | None = "/usr/bin/python3") -> CellPlan:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_kerascompat.results import CellReport, Report
+from pytest_kerascompat.model.results import CellReport, Report
 
 from .conftest import RESOURCES
 
@@ -374,7 +374,7 @@ def test_nox_runs_one_cell_per_session_with_the_same_worker_and_environment(
     """``nox -s keras_matrix``: the cells of matrix.yaml as a maintainer's nox sessions."""
     plain_project.makepyfile(test_selection=(RESOURCES / "test_selection.py").read_text())
     plain_project.path.joinpath("noxfile.py").write_text(
-        "from pytest_kerascompat.nox_sessions import register_sessions\n\n"
+        "from pytest_kerascompat.env.nox_sessions import register_sessions\n\n"
         'register_sessions("matrix.yaml")\n'
     )
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")

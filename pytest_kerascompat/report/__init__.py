@@ -1,15 +1,15 @@
-"""Renderers: each writes one format from the shared :class:`~pytest_kerascompat.results.Report`."""
+"""Renderers: each writes one format from the shared result model (:mod:`..model.results`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..results import Report, write_text_atomically
-from .github import append_step_summary
-from .html import render_html
-from .junit import render_junit
-from .markdown import render_markdown
+from pytest_kerascompat.model.results import Report, write_text_atomically
+from pytest_kerascompat.report.github import append_step_summary
+from pytest_kerascompat.report.html import render_html
+from pytest_kerascompat.report.junit import render_junit
+from pytest_kerascompat.report.markdown import render_markdown
 
 # The sweep and ``merge`` both write through this table, so they cannot disagree on a format.
 RENDERERS: Mapping[str, Callable[[Report], str]] = {

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..results import Report
-from .markdown import render_markdown
+from pytest_kerascompat.model.results import Report
+from pytest_kerascompat.report.markdown import render_markdown
 
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 

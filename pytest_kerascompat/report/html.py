@@ -15,8 +15,15 @@ import dataclasses
 import html
 from collections.abc import Iterable, Mapping
 
-from ..results import CellReport, CellStatus, Outcome, Report, Result, outcome_counts
-from .table import (
+from pytest_kerascompat.model.results import (
+    CellReport,
+    CellStatus,
+    Outcome,
+    Report,
+    Result,
+    outcome_counts,
+)
+from pytest_kerascompat.report.table import (
     NOT_COLLECTED,
     Row,
     Square,

@@ -14,8 +14,15 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from ..results import PROBE_PREFIX, CellReport, CellStatus, Outcome, Report, Result
-from .table import caught_by
+from pytest_kerascompat.model.results import (
+    PROBE_PREFIX,
+    CellReport,
+    CellStatus,
+    Outcome,
+    Report,
+    Result,
+)
+from pytest_kerascompat.report.table import caught_by
 
 ROOT_NAME = "kerascompat"
 ENVIRONMENT_CASE = "environment"

@@ -12,8 +12,15 @@ import html
 import re
 from collections.abc import Iterable
 
-from ..results import CellReport, CellStatus, Outcome, Report, Result, outcome_counts
-from .table import (
+from pytest_kerascompat.model.results import (
+    CellReport,
+    CellStatus,
+    Outcome,
+    Report,
+    Result,
+    outcome_counts,
+)
+from pytest_kerascompat.report.table import (
     NOT_COLLECTED,
     Row,
     Square,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from ..results import CellReport, CellStatus, Outcome, Report, Result
+from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Report, Result
 
 NOT_COLLECTED = "-"
 SCAN_COMMAND = "python -m pytest_kerascompat scan"

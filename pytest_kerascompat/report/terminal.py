@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import CellStatus, Outcome, Report
-from .table import Row, Square, all_rows, caught_by, notable_results, row_label
+from pytest_kerascompat.model.results import CellStatus, Outcome, Report
+from pytest_kerascompat.report.table import (
+    Row,
+    Square,
+    all_rows,
+    caught_by,
+    notable_results,
+    row_label,
+)
 
 MARKUP: dict[Outcome, dict[str, bool]] = {
     Outcome.PASSED: {"green": True},

@@ -1,0 +1,1 @@
+"""``python -m pytest_kerascompat`` commands: merge, ci-matrix, scan, bisect."""

@@ -1,0 +1,98 @@
+"""Shard reports into one: the report of a matrix fanned out over CI jobs.
+
+Each CI job runs ``--keras-cells`` for a part of the matrix and uploads its JSON
+report; merging them gives the table a single run of the whole matrix would have
+given. A square or a cell that two shards disagree on, or shards of different
+schema versions, are errors that name the files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_kerascompat.config._validation import CommandError
+from pytest_kerascompat.model.results import SCHEMA_VERSION, CellReport, Report, Result
+
+
+class MergeError(CommandError):
+    """Shards that cannot be merged; the message says which files and what."""
+
+
+def read_shard(path: Path) -> Report:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MergeError(f"{path}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise MergeError(f"{path}: not a JSON report ({error})") from None
+    if not isinstance(data, dict) or "cells" not in data or "results" not in data:
+        raise MergeError(f"{path}: not a kerascompat report (no 'cells' and 'results')")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise MergeError(
+            f"{path}: schema version {version}, but this pytest-kerascompat reads "
+            f"version {SCHEMA_VERSION}; produce every shard with the same release"
+        )
+    try:
+        return Report.from_dict(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MergeError(f"{path}: malformed report ({error})") from None
+
+
+def merge_reports(paths: Sequence[Path]) -> Report:
+    """One report from the shards at ``paths``, cells in the order the shards give them."""
+    merged = Report()
+    cell_sources: dict[str, tuple[CellReport, Path]] = {}
+    square_sources: dict[tuple[str, str], tuple[Result, Path]] = {}
+    for path in paths:
+        shard = read_shard(path)
+        for cell in shard.cells:
+            add_cell(merged, cell_sources, cell, path)
+        for result in shard.results:
+            add_square(merged, square_sources, result, path)
+    merged.sort([cell.name for cell in merged.cells])
+    return merged
+
+
+def add_cell(
+    merged: Report, sources: dict[str, tuple[CellReport, Path]], cell: CellReport, path: Path
+) -> None:
+    if cell.name not in sources:
+        sources[cell.name] = (cell, path)
+        merged.cells.append(cell)
+        return
+    earlier, where = sources[cell.name]
+    if (earlier.status, earlier.tensorflow, earlier.keras, earlier.python) != (
+        cell.status, cell.tensorflow, cell.keras, cell.python,
+    ):  # fmt: skip
+        raise MergeError(
+            f"cell {cell.name!r} differs between {where} ({describe_cell(earlier)}) "
+            f"and {path} ({describe_cell(cell)})"
+        )
+
+
+def add_square(
+    merged: Report,
+    sources: dict[tuple[str, str], tuple[Result, Path]],
+    result: Result,
+    path: Path,
+) -> None:
+    if result.key not in sources:
+        sources[result.key] = (result, path)
+        merged.results.append(result)
+        return
+    earlier, where = sources[result.key]
+    if earlier.outcome is not result.outcome:
+        raise MergeError(
+            f"square {result.test} in cell {result.cell!r} is {earlier.outcome.value} in "
+            f"{where} but {result.outcome.value} in {path}"
+        )
+
+
+def describe_cell(cell: CellReport) -> str:
+    return (
+        f"{cell.status.value}, Python {cell.python}, TensorFlow {cell.tensorflow}, "
+        f"Keras {cell.keras}"
+    )

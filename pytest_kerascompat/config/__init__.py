@@ -1,0 +1,1 @@
+"""Configuration: the command-line options and ``matrix.yaml``."""

@@ -1,0 +1,417 @@
+"""``matrix.yaml`` to validated, frozen cell specifications.
+
+Every mistake becomes a :class:`MatrixError` naming the file, the line, the cell and
+the key, so the plugin can turn it into a usage error instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pytest_kerascompat.config._validation import CELL_NAME, ENV_NAME, CommandError, parse_timeout
+
+BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
+TOP_LEVEL_KEYS = ("defaults", "project", "cells")
+DEFAULT_KEYS = ("timeout", "packages", "env", "pins")
+CELL_KEYS = (
+    "name",
+    "tensorflow",
+    "python",
+    "keras",
+    "backend",
+    "packages",
+    "env",
+    "timeout",
+    "pins",
+)
+DEFAULT_TIMEOUT = 300.0
+SPECIFIER_START = ("==", "!=", "<", ">", "~=", "===")
+
+
+class MatrixError(CommandError):
+    """A mistake in a matrix file, located as precisely as the YAML allows."""
+
+    def __init__(
+        self,
+        path: Path,
+        problem: str,
+        *,
+        line: int | None = None,
+        cell: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.path, self.problem, self.line, self.cell, self.key = path, problem, line, cell, key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        parts = [where]
+        if self.cell is not None:
+            parts.append(f"cell {self.cell!r}")
+        if self.key is not None:
+            parts.append(f"key {self.key!r}")
+        return ": ".join([*parts, self.problem])
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSpec:
+    """One cell as the user wrote it, normalised but not yet resolved."""
+
+    name: str
+    tensorflow: str | None = None
+    python: str | None = None
+    keras: str | None = None
+    backend: str | None = None
+    packages: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    pins: bool = True
+
+    @property
+    def anchors(self) -> tuple[Requirement, ...]:
+        """The requirements that decide which interpreter a cell can use."""
+        return tuple(Requirement(text) for text in (self.tensorflow, self.keras) if text)
+
+    @property
+    def keras_module(self) -> str:
+        """The Keras under test: standalone ``keras`` when the cell names one."""
+        return "keras" if self.keras else "tf.keras"
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        return dict(self.env)
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    """A whole matrix file."""
+
+    path: Path
+    cells: tuple[CellSpec, ...]
+    project: str | None = None
+
+    def select(self, names: list[str]) -> Matrix:
+        """Keep the named cells; an unknown name is the user's mistake, located in the file."""
+        known = [cell.name for cell in self.cells]
+        for name in names:
+            if name not in known:
+                raise MatrixError(
+                    self.path,
+                    f"--keras-cells names {name!r}, which is not a cell here"
+                    f"{did_you_mean(name, known)}; cells: {', '.join(known)}",
+                )
+        return dataclasses.replace(self, cells=tuple(c for c in self.cells if c.name in names))
+
+
+class _Number(str):
+    """A YAML number kept as written, so ``2.10`` stays ``2.10`` and never becomes ``2.1``."""
+
+
+class _LocatingLoader(yaml.SafeLoader):
+    """A safe loader whose mappings remember the line of each key."""
+
+    def construct_number(self, node: yaml.ScalarNode) -> _Number:
+        return _Number(node.value)
+
+    def construct_located_mapping(self, node: yaml.MappingNode) -> _Located:
+        self.flatten_mapping(node)
+        mapping = _Located(line=node.start_mark.line + 1)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"keys must be strings, not {key!r}", key_node.start_mark
+                )
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            mapping[key] = self.construct_object(value_node, deep=True)
+            mapping.lines[key] = key_node.start_mark.line + 1
+        return mapping
+
+
+class _Located(dict[str, Any]):
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: dict[str, int] = {}
+
+
+_LocatingLoader.add_constructor("tag:yaml.org,2002:int", _LocatingLoader.construct_number)
+_LocatingLoader.add_constructor("tag:yaml.org,2002:float", _LocatingLoader.construct_number)
+_LocatingLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LocatingLoader.construct_located_mapping
+)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_matrix(path: Path) -> Matrix:
+    """Read and validate a matrix file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MatrixError(path, "the matrix file does not exist") from None
+    except OSError as error:
+        raise MatrixError(path, f"cannot read the matrix file: {error.strerror}") from None
+    return parse_matrix(text, path)
+
+
+def parse_matrix(text: str, path: Path) -> Matrix:
+    try:
+        document = yaml.load(text, Loader=_LocatingLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        raise MatrixError(path, f"not valid YAML: {problem}", line=line) from None
+    except yaml.YAMLError as error:
+        raise MatrixError(path, f"not valid YAML: {error}") from None
+    return _build_matrix(document, path)
+
+
+def _build_matrix(document: Any, path: Path) -> Matrix:
+    if not isinstance(document, _Located):
+        raise MatrixError(path, "expected a mapping with a 'cells' list at the top level")
+    _reject_unknown_keys(document, TOP_LEVEL_KEYS, path, cell=None)
+    defaults = document.get("defaults") or _Located(document.lines.get("defaults", 1))
+    if not isinstance(defaults, _Located):
+        raise MatrixError(
+            path, "expected a mapping", line=document.lines["defaults"], key="defaults"
+        )
+    _reject_unknown_keys(defaults, DEFAULT_KEYS, path, cell=None, section="defaults")
+    cells_node = document.get("cells")
+    if not isinstance(cells_node, list) or not cells_node:
+        raise MatrixError(
+            path,
+            "expected a non-empty list of cells",
+            line=document.lines.get("cells"),
+            key="cells",
+        )
+    cells: list[CellSpec] = []
+    for position, node in enumerate(cells_node, start=1):
+        cell = _build_cell(node, position, defaults, path, document.lines["cells"])
+        if any(existing.name == cell.name for existing in cells):
+            raise MatrixError(
+                path, "duplicate cell name", line=_line(node, "name"), cell=cell.name, key="name"
+            )
+        cells.append(cell)
+    project = _optional_text(document, "project", path, cell=None)
+    return Matrix(path=path, cells=tuple(cells), project=project)
+
+
+def _build_cell(
+    node: Any, position: int, defaults: _Located, path: Path, list_line: int
+) -> CellSpec:
+    if not isinstance(node, _Located):
+        raise MatrixError(
+            path, f"cell #{position} must be a mapping with at least a 'name'", line=list_line
+        )
+    name = node.get("name")
+    if not isinstance(name, str) or not name:
+        raise MatrixError(path, f"cell #{position} needs a 'name'", line=node.line, key="name")
+    if not CELL_NAME.match(name):
+        raise MatrixError(
+            path,
+            "a cell name may hold only letters, digits, '.', '_' and '-'",
+            line=_line(node, "name"),
+            cell=name,
+            key="name",
+        )
+    _reject_unknown_keys(node, CELL_KEYS, path, cell=name)
+    backend = _optional_text(node, "backend", path, name)
+    if backend is not None and backend not in BACKENDS:
+        raise MatrixError(
+            path,
+            f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}",
+            line=_line(node, "backend"),
+            cell=name,
+            key="backend",
+        )
+    return CellSpec(
+        name=name,
+        tensorflow=_package_requirement(node, "tensorflow", path, name),
+        python=_python_request(node, path, name),
+        keras=_package_requirement(node, "keras", path, name),
+        backend=backend,
+        packages=_requirements(defaults, "packages", path, None)
+        + _requirements(node, "packages", path, name),
+        env=tuple({**_env(defaults, path, None), **_env(node, path, name)}.items()),
+        timeout=_timeout(node, path, name) or _timeout(defaults, path, None) or DEFAULT_TIMEOUT,
+        pins=_flag(node, "pins", path, name, default=_flag(defaults, "pins", path, None, True)),
+    )
+
+
+def _line(node: _Located, key: str) -> int:
+    return node.lines.get(key, node.line)
+
+
+def _reject_unknown_keys(
+    node: _Located,
+    allowed: tuple[str, ...],
+    path: Path,
+    cell: str | None,
+    section: str | None = None,
+) -> None:
+    for key in node:
+        if key not in allowed:
+            where = f" in '{section}'" if section else ""
+            raise MatrixError(
+                path,
+                f"unknown key{where}{did_you_mean(key, allowed)}; expected one of "
+                f"{', '.join(allowed)}",
+                line=_line(node, key),
+                cell=cell,
+                key=key,
+            )
+
+
+def _optional_text(node: _Located, key: str, path: Path, cell: str | None) -> str | None:
+    value = node.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise MatrixError(
+            path, "expected a non-empty string", line=_line(node, key), cell=cell, key=key
+        )
+    return value.strip()
+
+
+def _package_requirement(node: _Located, key: str, path: Path, cell: str) -> str | None:
+    """``"2.15"`` means 2.15.*, ``"2.15.1"`` that release, ``">=2.16"`` a range."""
+    text = _optional_text(node, key, path, cell)
+    if text is None:
+        return None
+    try:
+        return requirement_for_version(key, text)
+    except ValueError as error:
+        raise MatrixError(path, str(error), line=_line(node, key), cell=cell, key=key) from None
+
+
+def requirement_for_version(package: str, text: str) -> str:
+    """Turn the short version forms of ``matrix.yaml`` into a PEP 508 requirement."""
+    if text in ("*", "latest"):
+        return package
+    if text.startswith(SPECIFIER_START):
+        try:
+            SpecifierSet(text)
+        except InvalidSpecifier:
+            raise ValueError(f"{text!r} is not a valid version specifier") from None
+        return f"{package}{text}"
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        raise ValueError(
+            f'{text!r} is not a version (like "2.15" or "2.15.1") or a specifier (like ">=2.16")'
+        ) from None
+    if len(version.release) <= 2 and str(version) == text:
+        return f"{package}=={text}.*"
+    return f"{package}=={text}"
+
+
+def _python_request(node: _Located, path: Path, cell: str) -> str | None:
+    text = _optional_text(node, "python", path, cell)
+    if text is None or "/" in text or text.startswith("python"):
+        return text
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise MatrixError(
+            path,
+            f'{text!r} is not a Python version like "3.11" or a path to an interpreter',
+            line=_line(node, "python"),
+            cell=cell,
+            key="python",
+        ) from None
+    return text
+
+
+def _requirements(node: _Located, key: str, path: Path, cell: str | None) -> tuple[str, ...]:
+    value = node.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise MatrixError(
+            path, "expected a list of requirements", line=_line(node, key), cell=cell, key=key
+        )
+    for item in value:
+        try:
+            Requirement(str(item))
+        except InvalidRequirement as error:
+            raise MatrixError(
+                path,
+                f"{item!r} is not a valid requirement: {error}",
+                line=_line(node, key),
+                cell=cell,
+                key=key,
+            ) from None
+    return tuple(str(item) for item in value)
+
+
+def _env(node: _Located, path: Path, cell: str | None) -> dict[str, str]:
+    value = node.get("env")
+    if value is None:
+        return {}
+    if not isinstance(value, _Located):
+        raise MatrixError(
+            path,
+            "expected a mapping of variable names to values",
+            line=_line(node, "env"),
+            cell=cell,
+            key="env",
+        )
+    env: dict[str, str] = {}
+    for name, setting in value.items():
+        if not ENV_NAME.match(name):
+            raise MatrixError(
+                path,
+                f"{name!r} is not a valid environment variable name",
+                line=_line(value, name),
+                cell=cell,
+                key=f"env.{name}",
+            )
+        if isinstance(setting, (bool, list, dict)) or setting is None:
+            raise MatrixError(
+                path,
+                'expected a string or number (quote values such as "1")',
+                line=_line(value, name),
+                cell=cell,
+                key=f"env.{name}",
+            )
+        env[name] = str(setting)
+    return env
+
+
+def _timeout(node: _Located, path: Path, cell: str | None) -> float | None:
+    value = node.get("timeout")
+    if value is None:
+        return None
+    number = parse_timeout(value)
+    if number is None:
+        raise MatrixError(
+            path,
+            f"expected a positive number of seconds, not {value!r}",
+            line=_line(node, "timeout"),
+            cell=cell,
+            key="timeout",
+        )
+    return number
+
+
+def _flag(node: _Located, key: str, path: Path, cell: str | None, default: bool) -> bool:
+    value = node.get(key, default)
+    if not isinstance(value, bool):
+        raise MatrixError(path, "expected true or false", line=_line(node, key), cell=cell, key=key)
+    return value

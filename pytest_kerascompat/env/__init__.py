@@ -1,0 +1,1 @@
+"""Environments: cell environments built by nox sessions and uv, found again by key."""

@@ -1,0 +1,249 @@
+"""The one result model every report shares: cells, results, outcomes.
+
+The JSON file written from :class:`Report` is the contract between a sweep, shard
+merges and every renderer, so its shape changes only with ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pytest_kerascompat.model.changes import rule_for_hint
+
+SCHEMA_VERSION = 1
+#: How a sweep names a built-in probe's square (``probes::test_fit_generator``).
+PROBE_PREFIX = "probes::"
+
+
+class Outcome(str, enum.Enum):
+    """What happened to one test in one cell."""
+
+    PASSED = "passed"
+    DEPRECATED = "deprecated"
+    REMOVED = "removed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+
+    @property
+    def is_breaking(self) -> bool:
+        """Whether this outcome makes a user test fail the run."""
+        return self in BREAKING_OUTCOMES
+
+    @property
+    def names_scan_rule(self) -> bool:
+        """Whether a square with this outcome names the scan rule of its known change.
+
+        The ones the scanner would have predicted: gone, broken or warning; not a pass,
+        a skip, or a break the test already declared.
+        """
+        return self in SCAN_RULE_OUTCOMES
+
+
+BREAKING_OUTCOMES = frozenset(
+    {Outcome.FAILED, Outcome.ERROR, Outcome.REMOVED, Outcome.TIMEOUT, Outcome.CRASHED}
+)
+SCAN_RULE_OUTCOMES = frozenset({Outcome.REMOVED, Outcome.FAILED, Outcome.ERROR, Outcome.DEPRECATED})
+
+
+class CellStatus(str, enum.Enum):
+    """Whether a cell could run tests at all."""
+
+    OK = "ok"
+    INSTALL_ERROR = "install-error"
+    IMPORT_ERROR = "import-error"
+    NO_INTERPRETER = "no-interpreter"
+
+    @property
+    def is_broken(self) -> bool:
+        """Install and import failures fail the run; a missing interpreter only informs."""
+        return self in (CellStatus.INSTALL_ERROR, CellStatus.IMPORT_ERROR)
+
+
+@dataclasses.dataclass(frozen=True)
+class CellReport:
+    """One column of the table: what a cell asked for and what it actually had."""
+
+    name: str
+    python: str | None = None
+    executable: str | None = None
+    tensorflow: str | None = None
+    keras: str | None = None
+    backend: str | None = None
+    status: CellStatus = CellStatus.OK
+    detail: str | None = None
+    requirements: tuple[str, ...] = ()
+    pins: tuple[str, ...] = ()
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    keras_module: str | None = None
+    duration: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["requirements"] = list(self.requirements)
+        data["pins"] = list(self.pins)
+        data["env"] = dict(self.env)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CellReport:
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["status"] = CellStatus(values.get("status", "ok"))
+        values["requirements"] = tuple(values.get("requirements") or ())
+        values["pins"] = tuple(values.get("pins") or ())
+        values["env"] = dict(values.get("env") or {})
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """One square of the table: one test in one cell."""
+
+    cell: str
+    test: str
+    outcome: Outcome
+    api: str | None = None
+    message: str | None = None
+    duration: float | None = None
+    exc_type: str | None = None
+    hint: str | None = None
+    probe: bool = False
+    detail: str | None = None
+    rule: str | None = None
+
+    def __post_init__(self) -> None:
+        """Name the scan rule that finds this square's known change, unless one is given.
+
+        Derived from the hint (which comes from the same table), so every square that
+        carries a hint also carries its rule, however it was built or read back.
+        """
+        if self.rule is None and self.hint and self.outcome.names_scan_rule:
+            object.__setattr__(self, "rule", rule_for_hint(self.hint))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.test, self.cell)
+
+    @property
+    def described(self) -> str:
+        """The exception's type and message as one line (``AttributeError: ...``)."""
+        return ": ".join(part for part in (self.exc_type, self.message) if part)
+
+    @property
+    def fails_run(self) -> bool:
+        """Probes only inform; a user test fails the run when its outcome is breaking."""
+        return not self.probe and self.outcome.is_breaking
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["outcome"] = Outcome(values["outcome"])
+        return cls(**values)
+
+
+@dataclasses.dataclass
+class Report:
+    """Every cell and every square of one sweep (or of merged shards)."""
+
+    cells: list[CellReport] = dataclasses.field(default_factory=list)
+    results: list[Result] = dataclasses.field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def tests(self) -> list[str]:
+        """Row labels, in first-seen order."""
+        return list(dict.fromkeys(result.test for result in self.results))
+
+    def square(self, test: str, cell: str) -> Result | None:
+        return self.squares().get((test, cell))
+
+    def squares(self) -> dict[tuple[str, str], Result]:
+        """Every square by ``(test, cell)``: build it once per rendering, not per square."""
+        return {result.key: result for result in self.results}
+
+    def api_of(self, test: str) -> str | None:
+        return next((r.api for r in self.results if r.test == test and r.api), None)
+
+    @property
+    def failing_results(self) -> list[Result]:
+        return [result for result in self.results if result.fails_run]
+
+    @property
+    def broken_cells(self) -> list[CellReport]:
+        return [cell for cell in self.cells if cell.status.is_broken]
+
+    @property
+    def fails_run(self) -> bool:
+        return bool(self.failing_results or self.broken_cells)
+
+    def sort(self, cell_order: list[str]) -> None:
+        """Columns in matrix order and squares in cell order: the same table however it ran."""
+        position = {name: index for index, name in enumerate(cell_order)}
+        self.cells.sort(key=lambda cell: position.get(cell.name, len(position)))
+        order = {cell.name: index for index, cell in enumerate(self.cells)}
+        self.results.sort(key=lambda result: order.get(result.cell, len(order)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "cells": [cell.to_dict() for cell in self.cells],
+            "results": [result.to_dict() for result in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        return cls(
+            cells=[CellReport.from_dict(cell) for cell in data.get("cells", [])],
+            results=[Result.from_dict(result) for result in data.get("results", [])],
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def write_json(self, path: Path) -> None:
+        """Write atomically, so a reader never sees half a report."""
+        write_text_atomically(path, self.to_json())
+
+    @classmethod
+    def read_json(cls, path: Path) -> Report:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def outcome_counts(results: Iterable[Result]) -> dict[Outcome, int]:
+    counts: dict[Outcome, int] = {}
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return counts

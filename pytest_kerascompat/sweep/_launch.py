@@ -1,0 +1,175 @@
+"""How a cell is entered: the cell-side package on ``PYTHONPATH`` and the worker's argv.
+
+The worker code is copied (not installed) into a content-addressed directory, so a
+cell never sees the controller's site-packages and an edit to the plugin reaches
+every cell on the next run without a rebuild.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:  # only annotations: keeps `python -m pytest_kerascompat scan` light
+    from pytest_kerascompat.plan.plans import CellPlan
+
+CELL_PACKAGE = "kerascompat_cell"
+SOURCE = Path(__file__).parents[1] / "cell"
+PROBES_INI = "kerascompat-probes.ini"
+#: ``named`` runs the tests ``user_args`` name whether or not they carry the marker
+#: (a bisect watches one test, marked or not).
+MODES = ("user", "probes", "both", "named")
+#: Inside an environment: where its modules' bytecode is written on first import.
+PYCACHE_DIR = "pycache"
+PROBES_MODULE = "test_data_feeding.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerCall:
+    """One worker run inside a cell."""
+
+    results: Path
+    mode: str
+    cellpath: Path
+    user_args: tuple[str, ...] = ()
+    #: Probe functions to run (``test_fit_generator``...); empty runs every probe.
+    probes: tuple[str, ...] = ()
+    timeout: float | None = None
+    skip_file: Path | None = None
+    stack_file: Path | None = None
+    rootdir: Path | None = None
+    inifile: Path | None = None
+
+    @property
+    def probes_dir(self) -> Path:
+        return self.cellpath / CELL_PACKAGE / "probes"
+
+
+def cell_sources() -> list[Path]:
+    return sorted(path for path in SOURCE.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def prepare_cellpath(cache_dir: Path) -> Path:
+    """Copy the cell-side package once per content; return the directory for PYTHONPATH."""
+    digest = hashlib.sha256()
+    for path in cell_sources():
+        digest.update(str(path.relative_to(SOURCE)).encode())
+        digest.update(path.read_bytes())
+    target = cache_dir / "cellpath" / digest.hexdigest()[:16]
+    if (target / CELL_PACKAGE).is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
+    for path in cell_sources():
+        destination = staging / CELL_PACKAGE / path.relative_to(SOURCE)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+    (staging / PROBES_INI).write_text("[pytest]\n", encoding="utf-8")
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / CELL_PACKAGE).is_dir():
+            raise
+    return target
+
+
+def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
+    argv = [
+        str(python), "-m", "pytest",
+        "-p", f"{CELL_PACKAGE}.worker", "-p", "no:kerascompat", "-p", "no:cacheprovider",
+        "--continue-on-collection-errors", "--kc-quick-exit",
+        "--kc-results", str(call.results),
+        "--kc-cell", plan.name,
+        "--kc-keras-module", plan.spec.keras_module,
+        "--kc-mode", call.mode,
+        "--kc-probes-dir", str(call.probes_dir),
+    ]  # fmt: skip
+    for module in required_modules(plan):
+        argv += ["--kc-require", module]
+    if call.timeout:
+        argv += ["--kc-timeout", f"{call.timeout:g}"]
+    if call.stack_file:
+        argv += ["--kc-stack-file", str(call.stack_file)]
+    if call.skip_file:
+        argv += ["--kc-skip", str(call.skip_file)]
+    argv += configuration_args(call)
+    if call.mode in ("probes", "both"):
+        argv += probe_paths(call)
+    if call.mode in ("user", "both", "named"):
+        argv += list(call.user_args)
+    return argv
+
+
+def probe_paths(call: WorkerCall) -> list[str]:
+    """The probes directory, or node ids of the chosen probes within it."""
+    if not call.probes:
+        return [str(call.probes_dir)]
+    return [f"{call.probes_dir / PROBES_MODULE}::{name}" for name in call.probes]
+
+
+def configuration_args(call: WorkerCall) -> list[str]:
+    """Probes alone run under an empty configuration, away from the user's addopts."""
+    if call.mode == "probes":
+        return ["-c", str(call.cellpath / PROBES_INI), "--rootdir", str(call.cellpath)]
+    args = []
+    if call.inifile:
+        args += ["-c", str(call.inifile)]
+    if call.rootdir:
+        args += ["--rootdir", str(call.rootdir)]
+    return args
+
+
+def required_modules(plan: CellPlan) -> list[str]:
+    modules = []
+    if plan.spec.tensorflow:
+        modules.append("tensorflow")
+    if plan.spec.keras:
+        modules.append("keras")
+    return modules
+
+
+def worker_env(
+    plan: CellPlan, cellpath: Path, location: Path, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The cell's own variables over the caller's, with only the cell package importable."""
+    env = bytecode_env(plan, location, os.environ if base is None else base)
+    env.pop("PYTHONPATH", None)
+    env.update(plan.env)
+    env["PYTHONPATH"] = str(cellpath)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def bytecode_env(plan: CellPlan, location: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """Bytecode written once, on first import, into the environment's own cache.
+
+    Compiling every module at install time (``uv --compile-bytecode``) costs ~10 s per
+    TensorFlow environment, more than half of them never imported; and where
+    ``PYTHONDONTWRITEBYTECODE`` is set nothing would ever be written, so each import
+    would compile thousands of modules again. With a pycache prefix inside the
+    environment, Python 3.8+ writes each imported module's bytecode there the first
+    time, never into the user's tree. Python 3.7 has no prefix: its cells compile at
+    install time instead (:func:`compiles_at_install`).
+    """
+    env = dict(base)
+    if not compiles_at_install(plan):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(location / PYCACHE_DIR)
+    return env
+
+
+def compiles_at_install(plan: CellPlan) -> bool:
+    """Whether the cell's Python lacks ``PYTHONPYCACHEPREFIX`` (before 3.8), or is unknown."""
+    try:
+        return Version(plan.python or "").release < (3, 8)
+    except InvalidVersion:
+        return True

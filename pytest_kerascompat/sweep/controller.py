@@ -1,0 +1,607 @@
+"""The sweep: every cell built, every worker watched, every square filled.
+
+A worker writes a line before each test starts, so when its process dies or hangs
+the controller knows which test did it, records that square as ``crashed`` or
+``timeout``, and starts a fresh worker for the tests that remain (much as
+pytest-xdist replaces a dead node).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from pytest_kerascompat.env.environments import InstallError, ensure_environment, venv_python
+from pytest_kerascompat.model.changes import find_change
+from pytest_kerascompat.model.outcomes import classify
+from pytest_kerascompat.model.results import (
+    CellReport,
+    CellStatus,
+    Outcome,
+    Result,
+    outcome_counts,
+    write_text_atomically,
+)
+from pytest_kerascompat.plan.plans import CellPlan
+from pytest_kerascompat.sweep._launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
+from pytest_kerascompat.sweep._processes import (
+    CommandTimeout,
+    describe_exit,
+    log_tail,
+    start_logged,
+    stop,
+)
+from pytest_kerascompat.sweep._schedule import CellTimings, start_order
+
+POLL_SECONDS = 0.05
+KILL_GRACE_SECONDS = 1.5
+IMPORT_LIMIT_SECONDS = 600.0
+
+
+class Progress(Protocol):
+    def __call__(self, cell: str, message: str, *, transient: bool = False) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """What every cell of one sweep shares."""
+
+    cache_dir: Path
+    run_dir: Path
+    mode: str
+    cwd: Path
+    user_args: tuple[str, ...] = ()
+    probes: tuple[str, ...] = ()
+    jobs: int = 1
+    timeout: float | None = None
+    rootdir: Path | None = None
+    inifile: Path | None = None
+    resume_from: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+
+    def timeout_for(self, plan: CellPlan) -> float:
+        return self.timeout or plan.spec.timeout
+
+    @property
+    def plan_file(self) -> Path:
+        return self.run_dir / "plan.json"
+
+    def results_file(self, plan: CellPlan) -> Path:
+        return self.run_dir / f"{plan.name}.jsonl"
+
+    def log_file(self, plan: CellPlan, kind: str) -> Path:
+        """``install`` or ``worker``: where a cell's installer and workers write."""
+        return self.run_dir / f"{plan.name}.{kind}.log"
+
+    @property
+    def selection(self) -> dict[str, Any]:
+        """What decides which tests a cell runs; a resumed run must have the same."""
+        return {"mode": self.mode, "user_args": list(self.user_args), "probes": list(self.probes)}
+
+
+@dataclasses.dataclass
+class CellRun:
+    """What the workers of one cell reported, across restarts."""
+
+    session: dict[str, Any] | None = None
+    import_error: dict[str, Any] | None = None
+    collected: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    finished: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
+    collect_errors: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    worker_failure: str | None = None
+    done: bool = False
+
+    def apply(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "session":
+            self.session = dict(event)
+        elif kind == "import_error":
+            self.import_error = dict(event)
+        elif kind == "collected":
+            for test in event.get("tests", []):
+                self.collected.setdefault(test["test"], dict(test))
+        elif kind == "finish":
+            self.finished[event["test"]] = dict(event)
+        elif kind == "casualty":
+            result = Result.from_dict(event["result"])
+            self.casualties[result.test] = result
+        elif kind == "collect_error":
+            self.collect_errors[event["test"]] = dict(event)
+        elif kind == "done":
+            self.done = True
+
+    @property
+    def settled(self) -> set[str]:
+        return set(self.finished) | set(self.casualties)
+
+    @property
+    def remaining(self) -> list[str]:
+        return [test for test in self.collected if test not in self.settled]
+
+
+class EventReader:
+    """Reads the complete JSON lines a worker appended since the last call."""
+
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path, self.offset, self.partial = path, offset, b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(self.offset)
+                chunk = stream.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        return parse_events(lines)
+
+
+def parse_events(lines: Sequence[bytes]) -> list[dict[str, Any]]:
+    """Complete JSON lines to events; a line torn by a crash is skipped."""
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
+
+
+def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
+    data = {
+        "mode": settings.mode,
+        "cache_dir": str(settings.cache_dir),
+        "selection": settings.selection,
+        "plans": [plan.to_dict() for plan in plans],
+        "keys": {plan.name: plan.key for plan in plans},
+    }
+    write_text_atomically(settings.plan_file, json.dumps(data, indent=2) + "\n")
+
+
+@dataclasses.dataclass(frozen=True)
+class CellProgress:
+    """A cell moved to a new stage (or, ``transient``, a little further within one)."""
+
+    cell: str
+    message: str
+    transient: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CellFinished:
+    """A cell has its report and every square."""
+
+    report: CellReport
+    results: list[Result]
+
+
+def run_sweep(
+    plans: Sequence[CellPlan], settings: SweepSettings
+) -> Iterator[CellProgress | CellFinished]:
+    """Run every cell, ``settings.jobs`` at a time, yielding progress and finished cells.
+
+    Cells run in threads (each one mostly waits on its subprocesses); every event is
+    yielded on the caller's thread, so pytest's hooks and terminal are only touched there.
+    """
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    write_plan_file(plans, settings)
+    cellpath = prepare_cellpath(settings.cache_dir)
+    timings = CellTimings(settings.cache_dir)
+    ordered = start_order(plans, timings, settings.cache_dir) if settings.jobs > 1 else plans
+    messages: queue.Queue[CellProgress] = queue.Queue()
+    stopping = threading.Event()
+
+    def progress(cell: str, message: str, *, transient: bool = False) -> None:
+        if stopping.is_set():
+            raise Interrupted
+        messages.put(CellProgress(cell, message, transient))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
+        pending = {
+            pool.submit(run_cell, plan, settings, cellpath, progress, stopping, timings)
+            for plan in ordered
+        }
+        try:
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                yield from drain(messages)
+                for future in done:
+                    yield CellFinished(*future.result())
+            yield from drain(messages)
+        finally:
+            # Ctrl-C reaches only this thread: tell the cells to stop their processes now.
+            stopping.set()
+            for future in pending:
+                future.cancel()
+            timings.save()
+
+
+def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
+    while True:
+        try:
+            yield messages.get_nowait()
+        except queue.Empty:
+            return
+
+
+class Interrupted(Exception):
+    """The sweep is stopping; a cell abandons its work (its events file keeps what it did)."""
+
+
+def run_cell(
+    plan: CellPlan,
+    settings: SweepSettings,
+    cellpath: Path,
+    progress: Progress,
+    stopping: threading.Event,
+    timings: CellTimings | None = None,
+) -> tuple[CellReport, list[Result]]:
+    started = time.monotonic()
+    if plan.executable is None:
+        progress(plan.name, f"no interpreter: {plan.python_note}")
+        return base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), []
+    results = settings.results_file(plan)
+    run = replay(settings.resume_from.get(plan.name), results)
+    if run.done:
+        progress(plan.name, "every square kept from the interrupted run")
+        return assemble(plan, run, settings, time.monotonic() - started)
+    if run.settled:
+        progress(plan.name, f"{len(run.settled)} squares kept from the interrupted run")
+    progress(plan.name, f"Python {plan.python}: building or reusing the environment")
+    try:
+        location, built = ensure_environment(
+            plan,
+            cache_dir=settings.cache_dir,
+            plan_file=settings.plan_file,
+            log=settings.log_file(plan, "install"),
+            cwd=settings.cwd,
+            should_stop=stopping.is_set,
+        )
+    except (InstallError, CommandTimeout) as error:
+        detail = getattr(error, "detail", str(error))
+        log = settings.log_file(plan, "install")
+        progress(plan.name, f"install-error: {detail.splitlines()[-1] if detail else ''}")
+        return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
+    progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
+    testing = time.monotonic()
+    run_workers(plan, settings, location, cellpath, progress, run, stopping)
+    if timings is not None:
+        timings.record(plan, time.monotonic() - testing)
+    report, squares = assemble(plan, run, settings, time.monotonic() - started)
+    progress(plan.name, f"done in {report.duration:.1f} s: {summarize(squares)}")
+    return report, squares
+
+
+def summarize(results: Sequence[Result]) -> str:
+    counts = outcome_counts(results)
+    return ", ".join(f"{count} {outcome.value}" for outcome, count in counts.items()) or "no tests"
+
+
+def replay(previous: Path | None, results: Path) -> CellRun:
+    """Start this run's events file from an interrupted run's, and what it had settled."""
+    run = CellRun()
+    results.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = previous.read_bytes() if previous else b""
+    except OSError:
+        data = b""
+    data = data[: data.rfind(b"\n") + 1]
+    results.write_bytes(data)
+    for event in parse_events(data.split(b"\n")):
+        run.apply(event)
+    return run
+
+
+def append_event(results: Path, event: Mapping[str, Any]) -> None:
+    """The controller's own events (crashes, timeouts) go in the cell's file too.
+
+    A worker killed mid-line leaves a torn last line; it is ended first so the event
+    stays a line of its own.
+    """
+    with results.open("a+b") as stream:  # appends land at the end whatever we read
+        size = stream.seek(0, os.SEEK_END)
+        if size:
+            stream.seek(size - 1)
+            if stream.read(1) != b"\n":
+                stream.write(b"\n")
+        stream.write(json.dumps(event).encode() + b"\n")
+
+
+def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -> CellReport:
+    return CellReport(
+        name=plan.name,
+        python=plan.python,
+        executable=plan.executable,
+        tensorflow=plan.spec.tensorflow,
+        keras=plan.spec.keras,
+        backend=plan.spec.backend,
+        status=status,
+        detail=detail,
+        requirements=plan.requirements,
+        pins=plan.pins,
+        env=plan.env,
+        keras_module=plan.spec.keras_module,
+    )
+
+
+def run_workers(
+    plan: CellPlan,
+    settings: SweepSettings,
+    location: Path,
+    cellpath: Path,
+    progress: Progress,
+    run: CellRun,
+    stopping: threading.Event,
+) -> None:
+    """Run workers in the environment at ``location`` until every collected test has a
+    square, replacing dead ones."""
+    results = settings.results_file(plan)
+    reader = EventReader(results, offset=results.stat().st_size)  # replayed events are in run
+    timeout = settings.timeout_for(plan)
+    for attempt in range(1, 10_000):
+        call = worker_call(plan, settings, cellpath, results, run, attempt)
+        argv = worker_argv(venv_python(location), plan, call)
+        process = start_logged(
+            argv,
+            env=worker_env(plan, cellpath, location),
+            cwd=settings.cwd,
+            log=settings.log_file(plan, "worker"),
+        )
+        running, returncode, timed_out = watch(
+            process,
+            reader,
+            run,
+            timeout,
+            stopping,
+            lambda text: progress(plan.name, text, transient=True),
+        )
+        if run.done or run.import_error or running is None:
+            if not run.done and not run.import_error:
+                run.worker_failure = describe_exit(returncode)
+            return
+        lost = casualty(plan, run, running, returncode, timed_out, call)
+        append_event(results, {"event": "casualty", "result": lost.to_dict()})
+        run.casualties[running] = lost
+        progress(plan.name, f"{running}: {lost.outcome.value}")
+        if not run.remaining:
+            return
+
+
+def worker_call(
+    plan: CellPlan,
+    settings: SweepSettings,
+    cellpath: Path,
+    results: Path,
+    run: CellRun,
+    attempt: int,
+) -> WorkerCall:
+    skip_file = None
+    if run.settled:
+        skip_file = settings.run_dir / f"{plan.name}.skip"
+        skip_file.write_text("".join(f"{test}\n" for test in sorted(run.settled)))
+    return WorkerCall(
+        results=results,
+        mode=settings.mode,
+        cellpath=cellpath,
+        user_args=settings.user_args,
+        probes=settings.probes,
+        timeout=settings.timeout_for(plan),
+        skip_file=skip_file,
+        stack_file=settings.run_dir / f"{plan.name}.stack.{attempt}.txt",
+        rootdir=settings.rootdir,
+        inifile=settings.inifile,
+    )
+
+
+def watch(
+    process: Any,
+    reader: EventReader,
+    run: CellRun,
+    timeout: float,
+    stopping: threading.Event,
+    status: Callable[[str], None] = lambda text: None,
+) -> tuple[str | None, int | None, bool]:
+    """Follow a worker until it exits or overruns; return the test it died in, if any."""
+    running: str | None = None
+    since = time.monotonic()
+    try:
+        while True:
+            for event in reader.read():
+                run.apply(event)
+                if event.get("event") == "start":
+                    running, since = event["test"], time.monotonic()
+                    status(f"test {len(run.settled) + 1}/{len(run.collected)}")
+                elif event.get("event") in ("finish", "session"):
+                    running, since = None, time.monotonic()
+            returncode = process.poll()
+            if returncode is not None:
+                for event in reader.read():
+                    run.apply(event)
+                    if event.get("event") == "finish" and event.get("test") == running:
+                        running = None
+                # Dying after the limit (TensorFlow can crash while faulthandler dumps the
+                # stack) is still that test's timeout, not a crash of its own.
+                late = running is not None and time.monotonic() - since >= timeout
+                return running, returncode, late
+            if overran(run, running, since, timeout):
+                stop(process)
+                return running, process.returncode, True
+            if stopping.wait(POLL_SECONDS):
+                raise Interrupted
+    except BaseException:
+        stop(process)
+        raise
+
+
+def overran(run: CellRun, running: str | None, since: float, timeout: float) -> bool:
+    elapsed = time.monotonic() - since
+    if running is not None:
+        return elapsed > timeout + KILL_GRACE_SECONDS
+    return run.session is None and elapsed > max(timeout, IMPORT_LIMIT_SECONDS)
+
+
+def casualty(
+    plan: CellPlan,
+    run: CellRun,
+    test: str,
+    returncode: int | None,
+    timed_out: bool,
+    call: WorkerCall,
+) -> Result:
+    info = run.collected.get(test, {})
+    api, probe = info.get("api"), bool(info.get("probe"))
+    if timed_out:
+        stack = read_stack(call.stack_file)
+        where = f"; stuck in {innermost_frame(stack)}" if stack else ""
+        return Result(
+            cell=plan.name, test=test, api=api, probe=probe, outcome=Outcome.TIMEOUT,
+            message=f"ran past the {call.timeout:g} s limit{where}", detail=stack or None,
+            duration=call.timeout,
+        )  # fmt: skip
+    return Result(
+        cell=plan.name, test=test, api=api, probe=probe, outcome=Outcome.CRASHED,
+        message=f"the interpreter died: {describe_exit(returncode)}",
+    )  # fmt: skip
+
+
+def read_stack(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def innermost_frame(stack: str) -> str:
+    """Where the main thread (the last one faulthandler's format lists) was stuck.
+
+    The innermost frame of the user's own code when there is one (a hang usually sits
+    deep inside TensorFlow, which says little), followed by the innermost frame overall.
+    """
+    blocks = [block for block in stack.split("\n\n") if block.strip()]
+    frames = [line.strip() for line in (blocks[-1].splitlines() if blocks else ())]
+    frames = [line for line in frames if line.startswith("File ")]
+    if not frames:
+        return "an unknown place"
+    own = next((line for line in frames if not is_library_frame(line)), None)
+    if own is None or own == frames[0]:
+        return frames[0]
+    return f"{own} (innermost: {frames[0]})"
+
+
+def is_library_frame(line: str) -> bool:
+    """Frames of installed packages, the standard library and the cell's own worker."""
+    path = line.split('"')[1] if line.count('"') >= 2 else line
+    return any(
+        marker in path
+        for marker in ("/site-packages/", "/dist-packages/", "/lib/python3", "/kerascompat_cell/")
+    )
+
+
+def assemble(
+    plan: CellPlan, run: CellRun, settings: SweepSettings, duration: float
+) -> tuple[CellReport, list[Result]]:
+    report = dataclasses.replace(
+        base_report(plan, *cell_status(plan, run, settings)), duration=round(duration, 2)
+    )
+    if run.session:
+        report = dataclasses.replace(
+            report,
+            python=run.session.get("python") or report.python,
+            tensorflow=run.session.get("tensorflow"),
+            keras=run.session.get("keras"),
+            keras_module=run.session.get("keras_module") or report.keras_module,
+            backend=run.session.get("backend") or report.backend,
+        )
+    versions = installed_versions(run)
+    results = [square(plan, run, test, versions) for test in run.collected]
+    results += [
+        verdict_result(plan.name, event, versions)
+        for test, event in run.collect_errors.items()
+        if test not in run.collected
+    ]
+    return report, results
+
+
+def cell_status(
+    plan: CellPlan, run: CellRun, settings: SweepSettings
+) -> tuple[CellStatus, str | None]:
+    log = settings.log_file(plan, "worker")
+    if run.import_error:
+        error = run.import_error
+        text = f"{error.get('exc_type')}: {error.get('message')}"
+        change = find_change(texts=[text, error.get("traceback")])
+        hint = f"\nhint: {change.hint}" if change else ""
+        return CellStatus.IMPORT_ERROR, f"importing {error.get('module')}: {text}{hint}\nlog: {log}"
+    if run.session is None:
+        tail = log_tail(log, 6)
+        return CellStatus.IMPORT_ERROR, (
+            f"the worker died before TensorFlow/Keras finished importing "
+            f"({run.worker_failure or 'no session started'})\n{tail}\nlog: {log}"
+        )
+    if run.worker_failure and run.remaining:
+        return CellStatus.OK, f"the worker stopped early ({run.worker_failure}); log: {log}"
+    return CellStatus.OK, None
+
+
+def installed_versions(run: CellRun) -> dict[str, str | None]:
+    session = run.session or {}
+    return {
+        "tensorflow": session.get("tensorflow"),
+        "keras": session.get("keras"),
+        "python": session.get("python"),
+    }
+
+
+def square(plan: CellPlan, run: CellRun, test: str, versions: Mapping[str, str | None]) -> Result:
+    info = run.collected[test]
+    if test in run.casualties:
+        return run.casualties[test]
+    finish = run.finished.get(test)
+    if finish is None:
+        return Result(
+            cell=plan.name, test=test, api=info.get("api"), probe=bool(info.get("probe")),
+            outcome=Outcome.ERROR, message=f"not run: the worker stopped ({run.worker_failure})",
+        )  # fmt: skip
+    return verdict_result(plan.name, {**info, **finish}, versions)
+
+
+def verdict_result(
+    cell: str, event: Mapping[str, Any], versions: Mapping[str, str | None]
+) -> Result:
+    """A square from what the worker saw (a finished test or a module that failed to import)."""
+    verdict = classify(event, versions)
+    return Result(
+        cell=cell,
+        test=event["test"],
+        api=event.get("api"),
+        probe=bool(event.get("probe")),
+        outcome=verdict.outcome,
+        message=verdict.message,
+        exc_type=verdict.exc_type,
+        hint=verdict.hint,
+        duration=event.get("duration"),
+    )
+
+
+def default_jobs() -> int:
+    """One cell per core, but no more than memory allows (a TensorFlow worker needs ~3 GB)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        memory_gb = 8.0
+    return max(1, min(cpus or 1, int(memory_gb // 3)))
