@@ -1,9 +1,11 @@
 """Command-line options, their ini mirrors, and one resolution order for all of them.
 
-Each help text is written once and given to both ``addoption`` and ``addini``; a
-setting comes from the command line, else its environment variable, else the ini
-file, else the default. A bad value from any of them is a usage error naming where
-it came from.
+Each option is declared once, as one field of ``Settings`` carrying an ``Option``
+record (as nox's ``_options.py`` does): its flag, parser, help and default. The
+``addoption`` and ``addini`` calls, the ini key, the environment variable and the
+resolution are derived from that record. A setting comes from the command line,
+else its environment variable, else the ini file, else the default; a bad value
+from any of them is a usage error naming where it came from.
 """
 
 from __future__ import annotations
@@ -23,35 +25,8 @@ T = TypeVar("T")
 
 DEFAULT_MATRIX_NAME = "matrix.yaml"
 BUNDLED_MATRIX = Path(__file__).with_name("default_matrix.yaml")
-
-HELP = {
-    "keras_matrix": "Run the tests marked keras_compat in every cell of the Keras matrix",
-    "keras_probes": "Run the built-in data-feeding probes in every cell (implies --keras-matrix)",
-    "keras_matrix_file": "Matrix file (default: matrix.yaml in the rootdir, else the bundled one)",
-    "keras_cells": "Comma-separated cell names to run (default: all)",
-    "keras_report_json": "Where to write the JSON report (default: .kerascompat/report.json)",
-    "keras_report_md": "Also write the table as GitHub-flavoured Markdown to PATH",
-    "keras_report_html": "Also write the table as one self-contained HTML page to PATH",
-    "keras_junitxml": "Also write JUnit XML to PATH: one test case per test and cell",
-    "keras_cache_dir": "Where cell environments are kept (default: ~/.cache/pytest-kerascompat)",
-    "keras_jobs": "Cells run at once (default: from CPU count and memory)",
-    "keras_timeout": "Seconds allowed per test, over the matrix's timeout",
-    "keras_pins": "Apply known-good pins to old releases (default: true)",
-    "keras_resume": "Keep the finished squares of the last interrupted run and run only the rest",
-}
-ENVIRONMENT = {
-    "keras_matrix_file": "KERASCOMPAT_MATRIX_FILE",
-    "keras_cells": "KERASCOMPAT_CELLS",
-    "keras_report_json": "KERASCOMPAT_REPORT_JSON",
-    "keras_report_md": "KERASCOMPAT_REPORT_MD",
-    "keras_report_html": "KERASCOMPAT_REPORT_HTML",
-    "keras_junitxml": "KERASCOMPAT_JUNITXML",
-    "keras_cache_dir": "KERASCOMPAT_CACHE_DIR",
-    "keras_jobs": "KERASCOMPAT_JOBS",
-    "keras_timeout": "KERASCOMPAT_TIMEOUT",
-    "keras_pins": "KERASCOMPAT_PINS",
-    "keras_resume": "KERASCOMPAT_RESUME",
-}
+GROUP = ("kerascompat", "Keras compatibility matrix")
+OPTION = "kerascompat.option"
 
 
 def parse_cell_names(text: str) -> list[str]:
@@ -90,50 +65,269 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kerascompat", "Keras compatibility matrix")
-    group.addoption("--keras-matrix", action="store_true", help=HELP["keras_matrix"])
-    group.addoption("--keras-probes", action="store_true", help=HELP["keras_probes"])
-    group.addoption("--keras-matrix-file", metavar="PATH", help=HELP["keras_matrix_file"])
-    group.addoption(
-        "--keras-cells", metavar="NAMES", type=parse_cell_names, help=HELP["keras_cells"]
-    )
-    for name in ("keras_report_json", "keras_report_md", "keras_report_html", "keras_junitxml"):
-        flag = "--" + name.replace("_", "-")
-        group.addoption(flag, dest=name, metavar="PATH", help=HELP[name])
-    group.addoption("--keras-cache-dir", metavar="PATH", help=HELP["keras_cache_dir"])
-    group.addoption("--keras-jobs", metavar="N", type=parse_jobs, help=HELP["keras_jobs"])
-    group.addoption(
-        "--keras-timeout", metavar="SECONDS", type=parse_seconds, help=HELP["keras_timeout"]
-    )
-    group.addoption(
-        "--keras-no-pins",
-        dest="keras_pins",
-        action="store_false",
-        default=None,
-        help="Do not apply known-good pins to old releases",
-    )
-    group.addoption("--keras-resume", action="store_true", default=None, help=HELP["keras_resume"])
-    for name in ENVIRONMENT:
-        parser.addini(name, HELP[name], type="string", default=None)
+def default_matrix(rootdir: Path) -> Path:
+    candidate = rootdir / DEFAULT_MATRIX_NAME
+    return candidate if candidate.is_file() else BUNDLED_MATRIX
+
+
+def default_report_json(rootdir: Path) -> Path:
+    return rootdir / ".kerascompat" / "report.json"
+
+
+def no_default(rootdir: Path) -> None:
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option as the README shows it; everything else about it is derived.
+
+    ``flag`` is written as in the README, ``--keras-jobs=N``: the metavar follows
+    the ``=``. ``parse`` is ``None`` for a switch of the command line alone;
+    ``parse_bool`` makes a switch mirrored in ini and the environment (a
+    ``--keras-no-`` flag turns it off); ``Path`` makes a path, relative to the
+    directory of whoever gave it. ``default`` is the value when nobody gave one,
+    from the rootdir; ``shown_default`` is how help and README describe it.
+    """
+
+    flag: str
+    help: str
+    shown_default: str
+    parse: Callable[[str], Any] | None = None
+    default: Callable[[Path], Any] = no_default
+
+    @property
+    def option(self) -> str:
+        return self.flag.partition("=")[0]
+
+    @property
+    def metavar(self) -> str | None:
+        return self.flag.partition("=")[2] or None
+
+    @property
+    def negated(self) -> bool:
+        return self.option.startswith("--keras-no-")
+
+    @property
+    def name(self) -> str:
+        """The ``config.option`` attribute and the ini key: ``keras_jobs``."""
+        return self.option.replace("--keras-no-", "--keras-").removeprefix("--").replace("-", "_")
+
+    @property
+    def field(self) -> str:
+        """The ``Settings`` field: ``jobs``."""
+        return self.name.removeprefix("keras_")
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the ini key and the environment variable can set it too."""
+        return self.parse is not None
+
+    @property
+    def environment_variable(self) -> str:
+        return "KERASCOMPAT_" + self.field.upper()
+
+    @property
+    def switch(self) -> bool:
+        return self.parse is None or self.parse is parse_bool
+
+    @property
+    def phrase(self) -> str:
+        """The help as the flag reads: a ``--keras-no-`` flag does not do what it sets."""
+        return f"Do not {self.help[0].lower()}{self.help[1:]}" if self.negated else self.help
+
+    @property
+    def command_line_help(self) -> str:
+        return self.phrase if self.switch else self.ini_help
+
+    @property
+    def ini_help(self) -> str:
+        if self.shown_default == "none":
+            return self.help
+        return f"{self.help} (default: {self.shown_default.replace('`', '')})"
+
+    def add_to(self, parser: pytest.Parser, group: pytest.OptionGroup) -> None:
+        if not self.mirrored:
+            group.addoption(self.option, action="store_true", help=self.command_line_help)
+            return
+        if self.switch:
+            action = "store_false" if self.negated else "store_true"
+            group.addoption(
+                self.option,
+                dest=self.name,
+                action=action,
+                default=None,
+                help=self.command_line_help,
+            )
+        else:
+            group.addoption(
+                self.option,
+                dest=self.name,
+                metavar=self.metavar,
+                type=self.parse,
+                help=self.command_line_help,
+            )
+        parser.addini(self.name, self.ini_help, type="string", default=None)
+
+    def value(self, config: pytest.Config) -> Any:
+        """Command line, environment variable, ini, then the default."""
+        if not self.mirrored:
+            return bool(getattr(config.option, self.name))
+        found = self.given(config)
+        if found is None:
+            return self.default(Path(config.rootpath))
+        value, base = found
+        if self.parse is not Path:
+            return value
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path).resolve()
+
+    def given(self, config: pytest.Config) -> tuple[Any, Path] | None:
+        """The value someone gave and the directory a relative path in it is relative to."""
+        invocation_dir = Path(config.invocation_params.dir)
+        value = getattr(config.option, self.name, None)
+        if value is not None:
+            return value, invocation_dir
+        if self.parse is None:
+            return None
+        variable = self.environment_variable
+        ini_dir = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+        sources: list[tuple[str, Any, Path]] = [
+            (f"environment variable {variable}", os.environ.get(variable), invocation_dir),
+            (f"ini option {self.name} in {config.inipath}", config.getini(self.name), ini_dir),
+        ]
+        for where, raw, base in sources:
+            if raw in (None, ""):
+                continue
+            try:
+                return self.parse(str(raw)), base
+            except argparse.ArgumentTypeError as error:
+                raise pytest.UsageError(f"{where}: {error}") from None
+        return None
+
+
+def declares(
+    flag: str,
+    *,
+    help: str,
+    shown_default: str,
+    parse: Callable[[str], Any] | None = None,
+    default: Callable[[Path], Any] = no_default,
+) -> dict[str, Option]:
+    """The metadata of a ``Settings`` field that declares its option."""
+    return {OPTION: Option(flag, help, shown_default, parse, default)}
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Every kerascompat setting, resolved once per run."""
+    """Every kerascompat setting, resolved once per run; each field declares its option."""
 
-    probes: bool
-    matrix_file: Path
-    cells: list[str] | None
-    report_json: Path
-    cache_dir: Path | None
-    jobs: int | None
-    timeout: float | None
-    pins: bool
-    resume: bool = False
-    report_md: Path | None = None
-    report_html: Path | None = None
-    junitxml: Path | None = None
+    matrix: bool = dataclasses.field(
+        metadata=declares(
+            "--keras-matrix",
+            help="Run the tests marked keras_compat in every cell of the Keras matrix",
+            shown_default="off",
+        )
+    )
+    probes: bool = dataclasses.field(
+        metadata=declares(
+            "--keras-probes",
+            help="Run the built-in data-feeding probes in every cell (implies --keras-matrix)",
+            shown_default="off",
+        )
+    )
+    matrix_file: Path = dataclasses.field(
+        metadata=declares(
+            "--keras-matrix-file=PATH",
+            help="Matrix file",
+            shown_default="`matrix.yaml` in the rootdir, else the bundled one",
+            parse=Path,
+            default=default_matrix,
+        )
+    )
+    cells: list[str] | None = dataclasses.field(
+        metadata=declares(
+            "--keras-cells=NAMES",
+            help="Comma-separated cell names to run",
+            shown_default="all cells",
+            parse=parse_cell_names,
+        )
+    )
+    report_json: Path = dataclasses.field(
+        metadata=declares(
+            "--keras-report-json=PATH",
+            help="Where to write the JSON report",
+            shown_default="`.kerascompat/report.json` in the rootdir",
+            parse=Path,
+            default=default_report_json,
+        )
+    )
+    report_md: Path | None = dataclasses.field(
+        metadata=declares(
+            "--keras-report-md=PATH",
+            help="Also write the table as GitHub-flavoured Markdown to PATH",
+            shown_default="none",
+            parse=Path,
+        )
+    )
+    report_html: Path | None = dataclasses.field(
+        metadata=declares(
+            "--keras-report-html=PATH",
+            help="Also write the table as one self-contained HTML page to PATH",
+            shown_default="none",
+            parse=Path,
+        )
+    )
+    junitxml: Path | None = dataclasses.field(
+        metadata=declares(
+            "--keras-junitxml=PATH",
+            help="Also write JUnit XML to PATH: one test case per test and cell",
+            shown_default="none",
+            parse=Path,
+        )
+    )
+    cache_dir: Path | None = dataclasses.field(
+        metadata=declares(
+            "--keras-cache-dir=PATH",
+            help="Where cell environments are kept",
+            shown_default="`~/.cache/pytest-kerascompat`",
+            parse=Path,
+        )
+    )
+    jobs: int | None = dataclasses.field(
+        metadata=declares(
+            "--keras-jobs=N",
+            help="Cells run at once",
+            shown_default="CPU count, capped at one cell per 3 GB of memory",
+            parse=parse_jobs,
+        )
+    )
+    timeout: float | None = dataclasses.field(
+        metadata=declares(
+            "--keras-timeout=SECONDS",
+            help="Seconds allowed per test",
+            shown_default="the matrix's `timeout`",
+            parse=parse_seconds,
+        )
+    )
+    pins: bool = dataclasses.field(
+        metadata=declares(
+            "--keras-no-pins",
+            help="Apply known-good pins to old releases",
+            shown_default="on",
+            parse=parse_bool,
+            default=lambda rootdir: True,
+        )
+    )
+    resume: bool = dataclasses.field(
+        metadata=declares(
+            "--keras-resume",
+            help="Keep the finished squares of the last interrupted run and run only the rest",
+            shown_default="off",
+            parse=parse_bool,
+            default=lambda rootdir: False,
+        )
+    )
 
     @property
     def report_destinations(self) -> dict[str, Path | None]:
@@ -146,65 +340,23 @@ class Settings:
         }
 
 
-def resolve(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T | None:
-    """Command line, then environment variable, then ini; ``None`` when none is set."""
-    found = resolve_with_base(config, name, parse)
-    return None if found is None else found[0]
+OPTIONS: tuple[Option, ...] = tuple(
+    field.metadata[OPTION] for field in dataclasses.fields(Settings)
+)
+DECLARED = {option.name: option for option in OPTIONS}
 
 
-def resolve_with_base(
-    config: pytest.Config, name: str, parse: Callable[[str], T]
-) -> tuple[T, Path] | None:
-    """The value and the directory a relative path in it is relative to."""
-    invocation_dir = Path(config.invocation_params.dir)
-    value = getattr(config.option, name, None)
-    if value is not None:
-        return value, invocation_dir
-    ini_dir = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
-    sources: list[tuple[str, Any, Path]] = [
-        (f"environment variable {ENVIRONMENT[name]}", os.environ.get(ENVIRONMENT[name]),
-         invocation_dir),
-        (f"ini option {name} in {config.inipath}", config.getini(name), ini_dir),
-    ]  # fmt: skip
-    for where, raw, base in sources:
-        if raw in (None, ""):
-            continue
-        try:
-            return parse(str(raw)), base
-        except argparse.ArgumentTypeError as error:
-            raise pytest.UsageError(f"{where}: {error}") from None
-    return None
-
-
-def resolve_path(config: pytest.Config, name: str) -> Path | None:
-    found = resolve_with_base(config, name, Path)
-    if found is None:
-        return None
-    path, base = found
-    path = Path(path).expanduser()
-    return path if path.is_absolute() else (base / path).resolve()
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup(*GROUP)
+    for option in OPTIONS:
+        option.add_to(parser, group)
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
-    rootdir = Path(config.rootpath)
-    matrix_file = resolve_path(config, "keras_matrix_file")
-    return Settings(
-        probes=bool(config.option.keras_probes),
-        matrix_file=matrix_file or default_matrix(rootdir),
-        cells=resolve(config, "keras_cells", parse_cell_names),
-        report_json=resolve_path(config, "keras_report_json")
-        or rootdir / ".kerascompat" / "report.json",
-        cache_dir=resolve_path(config, "keras_cache_dir"),
-        jobs=resolve(config, "keras_jobs", parse_jobs),
-        timeout=resolve(config, "keras_timeout", parse_seconds),
-        pins=resolve(config, "keras_pins", parse_bool) is not False,
-        resume=bool(resolve(config, "keras_resume", parse_bool)),
-        report_md=resolve_path(config, "keras_report_md"),
-        report_html=resolve_path(config, "keras_report_html"),
-        junitxml=resolve_path(config, "keras_junitxml"),
-    )
+    return Settings(**{option.field: option.value(config) for option in OPTIONS})
 
 
-def default_matrix(rootdir: Path) -> Path:
-    candidate = rootdir / DEFAULT_MATRIX_NAME
-    return candidate if candidate.is_file() else BUNDLED_MATRIX
+def resolve(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T | None:
+    """Command line, then environment variable, then ini; ``None`` when none is set."""
+    found = dataclasses.replace(DECLARED[name], parse=parse).given(config)
+    return None if found is None else found[0]
