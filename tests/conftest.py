@@ -18,6 +18,18 @@ RESOURCES = Path(__file__).parent / "resources"
 collect_ignore = ["resources"]
 
 
+def installed_python37() -> Path | None:
+    """Any pyenv CPython 3.7 (the newest patch release), found where the product looks:
+    ``$PYENV_ROOT/versions/3.7.*/bin/python3.7``."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = {
+        int(path.parents[1].name.split(".")[2]): path
+        for path in (root / "versions").glob("3.7.*/bin/python3.7")
+        if path.parents[1].name.split(".")[2].isdigit() and os.access(path, os.X_OK)
+    }
+    return found[max(found)] if found else None
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One environment cache for the whole run, so cells are built once and shared.

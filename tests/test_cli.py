@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -103,6 +104,22 @@ def test_the_same_square_twice_with_one_outcome_merges(tmp_path: Path) -> None:
     second = write(shard("tf2.16"), tmp_path / "second.json")
     assert main(["merge", str(first), str(second), "--json", str(tmp_path / "m.json")]) == 0
     assert len(Report.read_json(tmp_path / "m.json").results) == 1
+
+
+@pytest.mark.parametrize("field", ["tensorflow", "keras", "python"])
+def test_one_cell_with_other_versions_in_two_shards_is_a_conflict_naming_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    other = shard("tf2.16")
+    other.cells[0] = dataclasses.replace(other.cells[0], **{field: "9.9.9"})
+    first = write(shard("tf2.16"), tmp_path / "first.json")
+    second = write(other, tmp_path / "second.json")
+    assert main(["merge", str(first), str(second)]) == 2
+    error = capsys.readouterr().err
+    assert "cell 'tf2.16' differs between" in error
+    assert "first.json" in error
+    assert "second.json" in error
+    assert "9.9.9" in error
 
 
 def test_shards_of_another_schema_version_are_refused(

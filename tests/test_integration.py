@@ -15,7 +15,7 @@ import pytest
 
 from pytest_kerascompat.model.results import Outcome, Report
 
-from .conftest import RESOURCES, bisect, ready_environments
+from .conftest import RESOURCES, bisect, installed_python37, ready_environments
 
 pytestmark = pytest.mark.integration
 
@@ -125,8 +125,8 @@ def test_user_tests_get_real_fixtures_and_removal_fails_the_run(
 def test_the_legacy_example_reaches_back_to_tensorflow_1_15_on_python_3_7(
     tmp_path: Path, cache_dir: Path
 ) -> None:
-    if not list(Path("~/.pyenv/versions").expanduser().glob("3.7.*")):
-        pytest.skip("Python 3.7 is not installed here")
+    if installed_python37() is None:
+        pytest.skip("no pyenv Python 3.7 is installed here")
     matrix = ROOT / "examples" / "matrix-legacy.yaml"
     completed, report = sweep(
         tmp_path, cache_dir, "--keras-probes", f"--keras-matrix-file={matrix}",

@@ -194,6 +194,37 @@ def test_an_environment_variable_name_must_be_an_identifier(name: str) -> None:
     assert "not a valid environment variable name" in str(error)
 
 
+@pytest.mark.parametrize("value", ["true", "~", "[1]", "{a: 1}"])
+def test_an_environment_variable_value_must_be_a_string_or_number(value: str) -> None:
+    error = error_of(f"cells:\n  - name: a\n    env:\n      FLAG: {value}\n")
+    assert (error.cell, error.key, error.line) == ("a", "env.FLAG", 4)
+    assert str(error).startswith("matrix.yaml:4: cell 'a': key 'env.FLAG': expected a string")
+
+
+def test_environment_variable_values_may_be_numbers_and_become_text() -> None:
+    matrix = parse("cells:\n  - name: a\n    env: {RETRIES: 3, RATE: 0.5, NAME: x}\n")
+    assert matrix.cells[0].env_dict == {"RETRIES": "3", "RATE": "0.5", "NAME": "x"}  # type: ignore[attr-defined]
+
+
+def test_env_must_be_a_mapping() -> None:
+    error = error_of("cells:\n  - name: a\n    env: [FLAG=1]\n")
+    assert (error.cell, error.key, error.line) == ("a", "env", 3)
+    assert "expected a mapping" in str(error)
+
+
+@pytest.mark.parametrize("value", ["'false'", "no-thanks", "0", "[numpy<2]"])
+def test_pins_must_be_true_or_false_in_a_cell_and_in_defaults(value: str) -> None:
+    in_cell = error_of(f"cells:\n  - name: a\n    pins: {value}\n")
+    assert str(in_cell) == "matrix.yaml:3: cell 'a': key 'pins': expected true or false"
+    in_defaults = error_of(f"defaults:\n  pins: {value}\ncells:\n  - name: a\n")
+    assert str(in_defaults) == "matrix.yaml:2: key 'pins': expected true or false"
+
+
+def test_pins_may_be_turned_off_by_default_and_back_on_in_a_cell() -> None:
+    matrix = parse("defaults: {pins: false}\ncells: [{name: a}, {name: b, pins: true}]\n")
+    assert [cell.pins for cell in matrix.cells] == [False, True]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("value", ["-1", "0", "soon", "[1]", ".inf"])
 def test_a_timeout_must_be_a_positive_number(value: str) -> None:
     error = error_of(f"cells:\n  - name: a\n    timeout: {value}\n")

@@ -178,6 +178,16 @@ def test_a_removal_inside_a_declared_break_is_xfailed() -> None:
     assert classify(event, KERAS3).outcome is Outcome.XFAILED
 
 
+def test_a_deprecated_pass_inside_a_declared_break_is_xpassed() -> None:
+    warning = {
+        "category": "DeprecationWarning",
+        "message": "`Model.fit_generator` is deprecated and will be removed in a future version.",
+        "filename": "/site-packages/keras/engine/training.py",
+    }
+    event = finish(api="fit_generator", warnings=[warning], breaks="keras>=2")
+    assert classify(event, KERAS2).outcome is Outcome.XPASSED
+
+
 @pytest.mark.parametrize(
     ("outcome", "expected"),
     [("skipped", Outcome.SKIPPED), ("xfailed", Outcome.XFAILED), ("error", Outcome.ERROR)],

@@ -229,6 +229,27 @@ def test_it_reports_lr_only_on_keras_optimizers(tmp_path: Path, code: str, repor
     assert [f.rule for f in report.findings] == (["optimizer_lr"] if reported else [])
 
 
+@pytest.mark.parametrize(
+    ("arguments", "reported"),
+    [
+        ("batches, types", True),
+        ("batches, types, *rest", True),
+        ("*args, types", False),
+        ("batches, *rest", False),
+        ("*args", False),
+    ],
+)
+def test_a_positional_output_types_is_reported_only_when_no_star_argument_comes_before(
+    tmp_path: Path, arguments: str, reported: bool
+) -> None:
+    """After ``*args`` nobody knows which position an argument lands in."""
+    code = f"import tensorflow as tf\ntf.data.Dataset.from_generator({arguments})\n"
+    report = scan(write(tmp_path, "data.py", code))
+    assert [f.rule for f in report.findings] == (
+        ["from_generator_output_types"] if reported else []
+    )
+
+
 def test_it_honours_suppression_comments_for_every_rule_or_named_ones() -> None:
     report = scan(SUPPRESSED)
     assert found(report) == expected(SUPPRESSED)

@@ -8,9 +8,11 @@ the same a TensorFlow cell goes through.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 import pytest
 
 from pytest_kerascompat.model.results import CellReport, Report
+from pytest_kerascompat.sweep import controller
+from pytest_kerascompat.sweep._processes import start_logged
 
 from .conftest import RESOURCES
 
@@ -315,6 +319,26 @@ def test_a_crash_while_importing_tensorflow_makes_an_import_error(
     )
     assert cell.status.value == "import-error"
     assert "SIGABRT" in (cell.detail or "")
+
+
+def test_a_worker_hung_importing_tensorflow_is_stopped_at_the_import_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No session event yet, so no test's limit applies: the import limit does."""
+    monkeypatch.setattr(controller, "IMPORT_LIMIT_SECONDS", 1.0)
+    tmp_path.joinpath("tensorflow.py").write_text("import time\ntime.sleep(30)\n")
+    process = start_logged(
+        [sys.executable, "-c", "import tensorflow"],
+        env=os.environ, cwd=tmp_path, log=tmp_path / "worker.log",
+    )  # fmt: skip
+    started = time.monotonic()
+    running, _, timed_out = controller.watch(
+        process, controller.EventReader(tmp_path / "events.jsonl"), controller.CellRun(),
+        timeout=0.1, stopping=threading.Event(),
+    )  # fmt: skip
+    assert (running, timed_out) == (None, True)
+    assert process.poll() is not None, "the worker was stopped"
+    assert 1.0 <= time.monotonic() - started < 20
 
 
 def test_workers_leave_when_the_controller_is_killed(

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ import pytest
 from pytest_kerascompat.cell import fixtures, worker
 from pytest_kerascompat.cell.worker import EXIT_IMPORT_ERROR, describe_exception
 
+from .conftest import installed_python37
+
 CELL_DIR = Path(worker.__file__).resolve().parent
 PROBE_FILE = CELL_DIR / "probes" / "test_data_feeding.py"
-PYTHON37 = Path.home() / ".pyenv" / "versions" / "3.7.16" / "bin" / "python"
+PYTHON37 = installed_python37()
 WORKER_ARGS = ("-p", "no:kerascompat", "-p", "no:cacheprovider")
 
 Event = dict[str, Any]
@@ -506,6 +509,27 @@ def test_finish_event_carries_identity_and_duration(outcomes: dict[str, Event]) 
     assert event["duration"] >= 0
 
 
+def test_the_duration_is_the_time_the_test_took(pytester: pytest.Pytester) -> None:
+    """At least the test's own sleep, and at most the whole run's wall time (which a
+    duration counted twice would exceed: the sleep is most of the run)."""
+    pytester.makepyfile(
+        test_sleeps="""
+        import time
+        import pytest
+
+        @pytest.mark.keras_compat
+        def test_sleeps():
+            time.sleep(1.0)
+        """
+    )
+    started = time.perf_counter()
+    _, events = run_worker(pytester)
+    wall = time.perf_counter() - started
+
+    duration = only(events, "finish")["duration"]
+    assert 1.0 <= duration <= wall, (duration, wall)
+
+
 # -------------------------------------------------------------------- missing names
 
 
@@ -919,7 +943,7 @@ def cell_sources() -> Iterator[Path]:
     yield PROBE_FILE
 
 
-@pytest.mark.skipif(not PYTHON37.exists(), reason=f"{PYTHON37} is not installed")
+@pytest.mark.skipif(PYTHON37 is None, reason="no pyenv Python 3.7 is installed")
 @pytest.mark.parametrize("source", list(cell_sources()), ids=lambda path: path.name)
 def test_cell_sources_compile_under_python_3_7(source: Path, tmp_path: Path) -> None:
     # ``cfile`` keeps the 3.7 bytecode out of the repository's __pycache__.
