@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from pytest_kerascompat.config._validation import CommandError
 from pytest_kerascompat.config.matrix import CellSpec, requirement_for_version
+from pytest_kerascompat.model.notes import Note
 from pytest_kerascompat.model.results import PROBE_PREFIX, CellReport, CellStatus, Outcome, Result
 from pytest_kerascompat.sweep._launch import PROBES_MODULE, SOURCE
 
@@ -291,5 +292,4 @@ def describe_trial(trial: Trial) -> str:
     if trial.skipped is not None:
         return f"skipped ({trial.skipped})"
     assert trial.result is not None
-    message = trial.result.described
-    return f"{trial.result.outcome.value}: {message}" if message else trial.result.outcome.value
+    return Note.of(trial.result).headline

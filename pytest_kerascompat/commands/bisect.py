@@ -23,6 +23,7 @@ from pytest_kerascompat.commands._bisection import (
 from pytest_kerascompat.config._validation import absolute_project
 from pytest_kerascompat.config.matrix import BACKENDS
 from pytest_kerascompat.model.changes import find_change
+from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, scan_command
 
 #: Exit statuses: a boundary was found; the outcome never changes (or cannot be pinned
 #: to one release); the request itself is wrong.
@@ -191,10 +192,10 @@ def boundary_lines(request: BisectRequest, finding: Finding) -> list[str]:
         )
     hint = hint_of(bad) or hint_of(good)
     if hint:
-        lines.append(f"hint: {hint}")
-    rule = rule_of(bad)
-    if rule:
-        lines.append(f"caught by: python -m pytest_kerascompat scan --select {rule}")
+        lines.append(HINT_LABEL + hint)
+    command = scan_command(rule_of(bad))
+    if command:
+        lines.append(RULE_LABEL + command)
     return lines
 
 

@@ -138,11 +138,6 @@ class Result:
         return (self.test, self.cell)
 
     @property
-    def described(self) -> str:
-        """The exception's type and message as one line (``AttributeError: ...``)."""
-        return ": ".join(part for part in (self.exc_type, self.message) if part)
-
-    @property
     def fails_run(self) -> bool:
         """Probes only inform; a user test fails the run when its outcome is breaking."""
         return not self.probe and self.outcome.is_breaking

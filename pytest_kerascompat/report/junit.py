@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from pytest_kerascompat.model.notes import Note
 from pytest_kerascompat.model.results import (
     PROBE_PREFIX,
     CellReport,
@@ -22,7 +23,6 @@ from pytest_kerascompat.model.results import (
     Report,
     Result,
 )
-from pytest_kerascompat.report.table import caught_by
 
 ROOT_NAME = "kerascompat"
 ENVIRONMENT_CASE = "environment"
@@ -109,13 +109,14 @@ def result_case(cell: str, result: Result) -> ET.Element:
     case.set("time", f"{result.duration or 0.0:.3f}")
     case.append(result_properties(result))
     kind = outcome_element(result)
+    note = Note.of(result)
     if kind is not None:
-        element = ET.SubElement(case, kind, message=clean(headline(result)))
+        element = ET.SubElement(case, kind, message=clean(note.headline))
         if kind != "skipped":
             element.set("type", clean(result.exc_type or result.outcome.value))
-        element.text = clean(body(result)) or None
+        element.text = clean(body(note)) or None
     elif result.outcome is not Outcome.PASSED or result.message:
-        text = f"outcome: {result.outcome.value}\n{body(result)}".rstrip()
+        text = f"outcome: {result.outcome.value}\n{body(note)}".rstrip()
         ET.SubElement(case, "system-out").text = clean(text)
     return case
 
@@ -172,23 +173,11 @@ def case_names(cell: str, test: str, api: str | None, *, probe: bool) -> tuple[s
     return clean(classname), clean(parts[-1] + bracket + parameters)
 
 
-def headline(result: Result) -> str:
-    """``removed: AttributeError: ...``: what a CI view shows in its one line."""
-    parts = [result.outcome.value, result.exc_type, result.message]
-    return ": ".join(part for part in parts if part)
-
-
-def body(result: Result) -> str:
-    """The message, the hint and the kept stack: everything a reader needs to act."""
-    message = result.described
-    lines = [message] if message else []
-    if result.hint:
-        lines.append(f"hint: {result.hint}")
-    command = caught_by(result)
-    if command:
-        lines.append(f"caught by: {command}")
-    if result.detail:
-        lines += ["", result.detail]
+def body(note: Note) -> str:
+    """The message, the hint, the scan and the kept stack: everything a reader needs to act."""
+    lines = note.lines()
+    if note.detail:
+        lines += ["", note.detail]
     return "\n".join(lines)
 
 

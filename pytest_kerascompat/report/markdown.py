@@ -12,12 +12,12 @@ import html
 import re
 from collections.abc import Iterable
 
+from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, Note, plural
 from pytest_kerascompat.model.results import (
     CellReport,
     CellStatus,
     Outcome,
     Report,
-    Result,
     outcome_counts,
 )
 from pytest_kerascompat.report.table import (
@@ -25,9 +25,7 @@ from pytest_kerascompat.report.table import (
     Row,
     Square,
     all_rows,
-    caught_by,
     notable_results,
-    plural,
     row_label,
     run_failures,
 )
@@ -173,26 +171,24 @@ def fenced(text: str, *, indent: str) -> str:
 
 
 def square_notes(report: Report) -> str:
-    items = [result_item(report, result, cells) for result, cells in notable_results(report)]
+    items = [
+        result_item(row_label(report, result.test), note, cells)
+        for result, note, cells in notable_results(report)
+    ]
     if not items:
         return ""
     return details(f"Non-passing squares ({len(items)})", items)
 
 
-def result_item(report: Report, result: Result, cells: list[str]) -> str:
+def result_item(label: str, note: Note, cells: list[str]) -> str:
     where = ", ".join(escape(cell) for cell in cells)
-    lines = [
-        f"- {MARKERS[result.outcome]} **{result.outcome.value}** · "
-        f"{code(row_label(report, result.test))} · {where}"
-    ]
-    message = result.described
-    if message:
-        lines.append(f"  - {escape(message)}")
-    if result.hint:
-        lines.append(f"  - hint: {escape(result.hint)}")
-    command = caught_by(result)
-    if command:
-        lines.append(f"  - caught by: {code(command)}")
+    lines = [f"- {MARKERS[note.outcome]} **{note.outcome.value}** · {code(label)} · {where}"]
+    if note.message:
+        lines.append(f"  - {escape(note.message)}")
+    if note.hint:
+        lines.append(f"  - {HINT_LABEL}{escape(note.hint)}")
+    if note.command:
+        lines.append(f"  - {RULE_LABEL}{code(note.command)}")
     return "\n".join(lines)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from pytest_kerascompat.model.notes import Note, plural
 from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Report, Result
 
 NOT_COLLECTED = "-"
-SCAN_COMMAND = "python -m pytest_kerascompat scan"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,25 +85,16 @@ def all_rows(report: Report) -> list[Row]:
     return header_rows(report) + test_rows(report)
 
 
-def notable_results(report: Report) -> Iterator[tuple[Result, list[str]]]:
-    """Each distinct non-passing outcome once, with every cell where it happened."""
-    groups: dict[tuple[str, str, str | None, str | None, str | None], list[Result]] = {}
+def notable_results(report: Report) -> Iterator[tuple[Result, Note, list[str]]]:
+    """Each distinct non-passing note once, with every cell where it happened."""
+    groups: dict[tuple[str, Note], list[Result]] = {}
     for result in report.results:
         if result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
             continue
-        key = (result.test, result.outcome.value, result.message, result.hint, result.rule)
-        groups.setdefault(key, []).append(result)
-    for results in groups.values():
-        yield results[0], [result.cell for result in results]
-
-
-def caught_by(result: Result) -> str | None:
-    """The scan that finds this square's change in source code, as a command to run."""
-    return f"{SCAN_COMMAND} --select {result.rule}" if result.rule else None
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+        note = dataclasses.replace(Note.of(result), detail=None)
+        groups.setdefault((result.test, note), []).append(result)
+    for (_, note), results in groups.items():
+        yield results[0], note, [result.cell for result in results]
 
 
 def run_failures(report: Report) -> list[str]:

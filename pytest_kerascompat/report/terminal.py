@@ -9,7 +9,6 @@ from pytest_kerascompat.report.table import (
     Row,
     Square,
     all_rows,
-    caught_by,
     notable_results,
     row_label,
 )
@@ -77,17 +76,14 @@ def write_notes(writer: Any, report: Report) -> None:
         writer.line("")
         for line in (cell.detail or "").splitlines():
             writer.line(f"    {line}")
-    for result, cells in notes:
+    for result, note, cells in notes:
         label = row_label(report, result.test)
         writer.write(f"{label} [{', '.join(cells)}]: ")
-        writer.write(result.outcome.value, **MARKUP.get(result.outcome, {}))
-        message = f"{result.exc_type}: {result.message}" if result.exc_type else result.message
-        writer.line(f" - {shorten(message or '')}")
-        if result.hint:
-            writer.line(f"    hint: {result.hint}")
-        command = caught_by(result)
-        if command:
-            writer.line(f"    caught by: {command}")
+        writer.write(note.outcome.value, **MARKUP.get(note.outcome, {}))
+        writer.line(f" - {shorten(note.message)}" if note.message else "")
+        for extra in (note.hint_line, note.rule_line):
+            if extra:
+                writer.line(f"    {extra}")
 
 
 def shorten(text: str) -> str:

@@ -18,11 +18,11 @@ import pytest
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
+from pytest_kerascompat.model.notes import Note
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
 from pytest_kerascompat.report import write_reports
-from pytest_kerascompat.report.table import caught_by
 from pytest_kerascompat.report.terminal import write_table
 from pytest_kerascompat.sweep._rundirs import new_run_dir, resumable_cells
 from pytest_kerascompat.sweep.controller import (
@@ -256,7 +256,7 @@ def test_report(result: Result) -> pytest.TestReport:
     if outcome == "failed":
         longrepr = SquareRepr(result)
     elif outcome == "skipped":
-        longrepr = (result.cell, 0, f"{result.outcome.value}: {result.message or ''}")
+        longrepr = (result.cell, 0, Note.of(result).headline)
     report = pytest.TestReport(
         nodeid=f"{result.cell}::{result.test}",
         location=(result.cell, None, f"{result.cell}::{result.test}"),
@@ -268,7 +268,7 @@ def test_report(result: Result) -> pytest.TestReport:
         kerascompat_outcome=result.outcome.value,
     )
     if result.outcome in (Outcome.XFAILED, Outcome.XPASSED):
-        report.wasxfail = result.message or "expected to break in this cell"
+        report.wasxfail = Note.of(result).message or "expected to break in this cell"
     return report
 
 
@@ -285,15 +285,12 @@ class SquareRepr:
     """A failing square as pytest prints it: outcome, message, hint, scan rule, stack."""
 
     def __init__(self, result: Result) -> None:
-        self.lines = [f"[{result.cell}] {result.outcome.value}: {describe(result)}"]
-        if result.hint:
-            self.lines.append(f"hint: {result.hint}")
-        command = caught_by(result)
-        if command:
-            self.lines.append(f"caught by: {command}")
-        if result.detail:
-            self.lines += ["", *result.detail.splitlines()]
-        self.reprcrash = CrashLine(result.cell, 0, f"{result.outcome.value}: {describe(result)}")
+        note = Note.of(result)
+        self.lines = [f"[{result.cell}] {note.headline}"]
+        self.lines += [line for line in (note.hint_line, note.rule_line) if line]
+        if note.detail:
+            self.lines += ["", *note.detail.splitlines()]
+        self.reprcrash = CrashLine(result.cell, 0, note.headline)
 
     def toterminal(self, writer: Any) -> None:
         for line in self.lines:
@@ -301,9 +298,3 @@ class SquareRepr:
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
-
-
-def describe(result: Result) -> str:
-    if result.exc_type and result.message:
-        return f"{result.exc_type}: {result.message}"
-    return result.message or result.outcome.value

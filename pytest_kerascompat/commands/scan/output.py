@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from pytest_kerascompat.commands.scan import Finding, ScanReport
-from pytest_kerascompat.report.table import plural
+from pytest_kerascompat.model.notes import plural
 
 SCHEMA_VERSION = 1
 GITHUB_TITLE = "kerascompat"

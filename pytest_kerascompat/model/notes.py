@@ -1,0 +1,61 @@
+"""What a non-passing square says in words, decided once for every renderer.
+
+The terminal table, Markdown, HTML, JUnit XML, pytest's own summary and ``bisect`` all
+take a square's exception, hint and scan from a :class:`Note`, so they only differ in
+markup: a result with an exception type and no message reads ``ValueError`` in each.
+Standard library only, so the scanner can word its counts without loading a renderer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pytest_kerascompat.model.results import Outcome, Result
+
+SCAN_COMMAND = "python -m pytest_kerascompat scan"
+HINT_LABEL = "hint: "
+RULE_LABEL = "caught by: "
+
+
+def scan_command(rule: str | None) -> str | None:
+    """The scan that finds a change in source code, as a command to run."""
+    return f"{SCAN_COMMAND} --select {rule}" if rule else None
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """A square's outcome, its exception in one line, its hint and the scan that finds it."""
+
+    outcome: Outcome
+    #: ``ValueError: bad shape``, ``ValueError``, ``bad shape``, or empty when neither is known.
+    message: str = ""
+    hint: str | None = None
+    #: The scan that would have caught the change, as a command (``caught by: ...``).
+    command: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, result: Result) -> Note:
+        message = ": ".join(part for part in (result.exc_type, result.message) if part)
+        return cls(result.outcome, message, result.hint, scan_command(result.rule), result.detail)
+
+    @property
+    def headline(self) -> str:
+        """``removed: AttributeError: ...``, or the outcome alone: what a one-line view shows."""
+        return f"{self.outcome.value}: {self.message}" if self.message else self.outcome.value
+
+    @property
+    def hint_line(self) -> str | None:
+        return HINT_LABEL + self.hint if self.hint else None
+
+    @property
+    def rule_line(self) -> str | None:
+        return RULE_LABEL + self.command if self.command else None
+
+    def lines(self) -> list[str]:
+        """The message, the hint and the scan, one per line, as plain text shows them."""
+        return [line for line in (self.message, self.hint_line, self.rule_line) if line]
