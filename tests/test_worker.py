@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from pytest_kerascompat.cell import fixtures, worker
-from pytest_kerascompat.cell.worker import EXIT_IMPORT_ERROR, describe_exception
+from pytest_kerascompat.cell.protocol import EXIT_IMPORT_ERROR
+from pytest_kerascompat.cell.worker import describe_exception
 
 from .conftest import installed_python37
 

@@ -22,6 +22,8 @@ from typing import Any, Dict, NamedTuple, Optional
 
 import pytest
 
+from . import protocol
+
 #: Values of ``--kc-keras-module``: which Keras a cell puts under test.
 TF_KERAS = "tf.keras"
 STANDALONE_KERAS = "keras"
@@ -214,7 +216,7 @@ def keras_backend(keras: Any) -> Optional[str]:
 
 def _requested_keras(config: pytest.Config) -> Optional[str]:
     """The worker's ``--kc-keras-module``, or ``None`` where that option does not exist."""
-    value = config.getoption("kc_keras_module", None)
+    value = config.getoption(protocol.KERAS_MODULE_FLAG, None)
     return value if value in KERAS_MODULES else None
 
 
@@ -234,7 +236,7 @@ def describe_cell(name: str, stack: Optional[KerasStack]) -> KerasCell:
 def keras_cell(pytestconfig: pytest.Config) -> KerasCell:
     """The cell this session runs in: ``"local"`` with this environment's versions outside
     a matrix.  Never skips: describing a cell without Keras is still useful."""
-    name = pytestconfig.getoption("kc_cell", None) or LOCAL_CELL
+    name = pytestconfig.getoption(protocol.CELL_FLAG, None) or LOCAL_CELL
     try:
         stack: Optional[KerasStack] = load_keras_stack(_requested_keras(pytestconfig))
     except ModuleLoadError:

@@ -30,13 +30,7 @@ from typing import IO, Any, Dict, Generator, Iterable, List, NamedTuple, Optiona
 
 import pytest
 
-from . import fixtures
-
-#: Exit status of a worker whose required modules do not import, so that the controller
-#: can tell "this cell cannot run Keras at all" from test failures (1) and usage errors.
-EXIT_IMPORT_ERROR = 3
-#: Exit status of a worker whose controller died.
-EXIT_ORPHANED = 70
+from . import fixtures, protocol
 
 MARKER = "keras_compat"
 MARKER_HELP = (
@@ -44,16 +38,11 @@ MARKER_HELP = (
     "compatibility matrix; api names the API under test, breaks a requirement-style "
     'range such as "keras>=3" where failure is expected'
 )
-#: Probe ids do not depend on where the controller put the probes directory.
-PROBE_PREFIX = "probes::"
-MODES = ("user", "probes", "both", "named")
 #: Lines of the import traceback kept in an ``import_error`` event.
 TRACEBACK_LINES = 15
-#: Substring (lower-cased) that makes a logged WARNING count as a deprecation.
-DEPRECATION_WORD = "deprecat"
 #: TF 2.1-2.3 log deprecations through this logger, which need not propagate to root.
 TENSORFLOW_LOGGER = "tensorflow"
-DEFAULT_PROBES_DIR = Path(__file__).resolve().parent / "probes"
+DEFAULT_PROBES_DIR = Path(__file__).resolve().parent / protocol.PROBES_DIR
 
 
 # --------------------------------------------------------------------------- options
@@ -62,48 +51,52 @@ DEFAULT_PROBES_DIR = Path(__file__).resolve().parent / "probes"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kerascompat worker")
     group.addoption(
-        "--kc-results",
+        protocol.RESULTS_FLAG,
         metavar="PATH",
         help="append JSON-lines events to PATH; without it this plugin records nothing",
     )
-    group.addoption("--kc-cell", metavar="NAME", help="name of the cell, reported back")
+    group.addoption(protocol.CELL_FLAG, metavar="NAME", help="name of the cell, reported back")
     group.addoption(
-        "--kc-keras-module",
+        protocol.KERAS_MODULE_FLAG,
         choices=fixtures.KERAS_MODULES,
         help="the Keras under test (default: tf.keras if TensorFlow is installed, else keras)",
     )
     group.addoption(
-        "--kc-require",
+        protocol.REQUIRE_FLAG,
         action="append",
         default=[],
         metavar="MODULE",
         help="module that must import, else the session stops (repeatable)",
     )
     group.addoption(
-        "--kc-mode",
-        choices=MODES,
-        default="user",
+        protocol.MODE_FLAG,
+        choices=protocol.MODES,
+        default=protocol.MODE_USER,
         help="user: tests marked keras_compat; probes: the probes only; both; named: every "
         "test the command line names, marked or not (default: user)",
     )
     group.addoption(
-        "--kc-probes-dir",
+        protocol.PROBES_DIR_FLAG,
         metavar="PATH",
         default=str(DEFAULT_PROBES_DIR),
         help="directory whose tests are probes (default: the bundled probes)",
     )
-    group.addoption("--kc-skip", metavar="PATH", help="file of test ids (one per line) to deselect")
     group.addoption(
-        "--kc-timeout",
+        protocol.SKIP_FLAG, metavar="PATH", help="file of test ids (one per line) to deselect"
+    )
+    group.addoption(
+        protocol.TIMEOUT_FLAG,
         type=float,
         metavar="SECONDS",
         help="dump every thread's stack when one test runs longer than this",
     )
     group.addoption(
-        "--kc-stack-file", metavar="PATH", help="where --kc-timeout dumps stacks (default: stderr)"
+        protocol.STACK_FILE_FLAG,
+        metavar="PATH",
+        help=f"where {protocol.TIMEOUT_FLAG} dumps stacks (default: stderr)",
     )
     group.addoption(
-        "--kc-quick-exit",
+        protocol.QUICK_EXIT_FLAG,
         action="store_true",
         help="end the process with os._exit once every event is written, skipping the "
         "interpreter teardown (0.3 to 0.6 s for TensorFlow, and it decides nothing)",
@@ -115,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     manager = config.pluginmanager
     if not manager.is_registered(fixtures) and manager.get_plugin(fixtures.__name__) is None:
         manager.register(fixtures, fixtures.__name__)
-    results = config.getoption("kc_results")
+    results = config.getoption(protocol.RESULTS_FLAG)
     if results:
         manager.register(Recorder(config, EventLog(results)), "kerascompat-worker-recorder")
         follow_parent()
@@ -133,7 +126,7 @@ def follow_parent(interval: float = 1.0) -> None:
         while True:
             time.sleep(interval)
             if os.getppid() != parent:
-                os._exit(EXIT_ORPHANED)
+                os._exit(protocol.EXIT_ORPHANED)
 
     threading.Thread(target=watch, name="kerascompat-parent-watch", daemon=True).start()
 
@@ -335,7 +328,7 @@ def describe_item(item: pytest.Item, probes_dir: Optional[Path]) -> TestInfo:
     probe = is_inside(item.path, probes_dir)
     marker = item.get_closest_marker(MARKER)
     return TestInfo(
-        test=PROBE_PREFIX + item.name if probe else item.nodeid,
+        test=protocol.PROBE_PREFIX + item.name if probe else item.nodeid,
         api=as_text(marker_argument(marker, "api", 0)),
         probe=probe,
         breaks=as_ranges(marker_argument(marker, "breaks", 1)),
@@ -346,8 +339,10 @@ def wanted(info: TestInfo, marked: bool, mode: str) -> bool:
     """Whether ``--kc-mode`` keeps a test: user tests need the marker (unless ``named``,
     where the command line chose them), probes the mode."""
     if info.probe:
-        return mode in ("probes", "both")
-    return mode == "named" or (marked and mode in ("user", "both"))
+        return mode in protocol.PROBE_MODES
+    return mode == protocol.MODE_NAMED or (
+        marked and mode in (protocol.MODE_USER, protocol.MODE_BOTH)
+    )
 
 
 def read_skip_file(path: Optional[str]) -> Set[str]:
@@ -508,7 +503,7 @@ class DeprecationLogs(logging.Handler):
             text = record.getMessage()
         except Exception:
             text = str(record.msg)
-        if DEPRECATION_WORD in text.lower():
+        if protocol.DEPRECATION_WORD in text.lower():
             self.entries.append(
                 {
                     "category": f"logging:{record.name}",
@@ -658,8 +653,10 @@ class Recorder:
     def __init__(self, config: pytest.Config, log: EventLog) -> None:
         self.config = config
         self.log = log
-        self.watchdog = Watchdog(config.getoption("kc_timeout"), config.getoption("kc_stack_file"))
-        probes_dir = config.getoption("kc_probes_dir")
+        self.watchdog = Watchdog(
+            config.getoption(protocol.TIMEOUT_FLAG), config.getoption(protocol.STACK_FILE_FLAG)
+        )
+        probes_dir = config.getoption(protocol.PROBES_DIR_FLAG)
         self.probes_dir = Path(probes_dir).resolve() if probes_dir else None
         self.tests: Dict[str, TestInfo] = {}
         self.phases: Dict[str, List[Phase]] = {}
@@ -672,20 +669,24 @@ class Recorder:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         started = time.perf_counter()
         try:
-            for module in self.config.getoption("kc_require"):
+            for module in self.config.getoption(protocol.REQUIRE_FLAG):
                 fixtures.import_module(module)
-            stack = fixtures.load_keras_stack(self.config.getoption("kc_keras_module"))
+            stack = fixtures.load_keras_stack(self.config.getoption(protocol.KERAS_MODULE_FLAG))
         except fixtures.ModuleLoadError as error:
-            self.log.write("import_error", **import_error_event(error.module, error.original))
+            self.log.write(
+                protocol.IMPORT_ERROR, **import_error_event(error.module, error.original)
+            )
             # pytest skips pytest_sessionfinish when sessionstart exits, so say "done" here.
-            self.log.write("done", exitstatus=EXIT_IMPORT_ERROR)
-            self.exitstatus = EXIT_IMPORT_ERROR
-            pytest.exit(f"kerascompat: {error}", returncode=EXIT_IMPORT_ERROR)
-        self.log.write("session", **self.session_fields(stack, time.perf_counter() - started))
+            self.log.write(protocol.DONE, exitstatus=protocol.EXIT_IMPORT_ERROR)
+            self.exitstatus = protocol.EXIT_IMPORT_ERROR
+            pytest.exit(f"kerascompat: {error}", returncode=protocol.EXIT_IMPORT_ERROR)
+        self.log.write(
+            protocol.SESSION, **self.session_fields(stack, time.perf_counter() - started)
+        )
 
     def session_fields(self, stack: fixtures.KerasStack, seconds: float) -> Dict[str, Any]:
         return {
-            "cell": self.config.getoption("kc_cell"),
+            "cell": self.config.getoption(protocol.CELL_FLAG),
             "python": platform.python_version(),
             "executable": sys.executable,
             "pid": os.getpid(),
@@ -698,13 +699,13 @@ class Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.exitstatus = int(exitstatus)
-        self.log.write("done", exitstatus=self.exitstatus)
+        self.log.write(protocol.DONE, exitstatus=self.exitstatus)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.watchdog.close()
         self.log.close()
-        if config.getoption("kc_quick_exit") and self.exitstatus is not None:
+        if config.getoption(protocol.QUICK_EXIT_FLAG) and self.exitstatus is not None:
             quick_exit(self.exitstatus)
 
     # -- collection
@@ -713,8 +714,8 @@ class Recorder:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: List[pytest.Item]
     ) -> None:
-        mode = config.getoption("kc_mode")
-        skipped = read_skip_file(config.getoption("kc_skip"))
+        mode = config.getoption(protocol.MODE_FLAG)
+        skipped = read_skip_file(config.getoption(protocol.SKIP_FLAG))
         kept, deselected = [], []
         for item in items:
             info = describe_item(item, self.probes_dir)
@@ -738,12 +739,17 @@ class Recorder:
             error = error.__cause__  # pytest wraps a module's ImportError; report the original
         details = describe_exception(error)
         self.log.write(
-            "collect_error", test=report.nodeid, api=None, probe=probe, outcome="error", **details
+            protocol.COLLECT_ERROR,
+            test=report.nodeid,
+            api=None,
+            probe=probe,
+            outcome="error",
+            **details,
         )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.tests = {item.nodeid: describe_item(item, self.probes_dir) for item in session.items}
-        self.log.write("collected", tests=[info.as_dict() for info in self.tests.values()])
+        self.log.write(protocol.COLLECTED, tests=[info.as_dict() for info in self.tests.values()])
 
     # -- running
 
@@ -755,7 +761,7 @@ class Recorder:
         self, item: pytest.Item, nextitem: Optional[pytest.Item]
     ) -> Generator[None, Any, None]:
         info = self.info(item)
-        self.log.write("start", test=info.test, api=info.api)
+        self.log.write(protocol.START, test=info.test, api=info.api)
         self.phases[item.nodeid] = []
         self.watchdog.arm()
         try:
@@ -766,7 +772,12 @@ class Recorder:
         fields = summarize(self.phases.pop(item.nodeid, []), outcome.excinfo and outcome.excinfo[1])
         recorded = unique(self.warnings.pop(item.nodeid, []) + logs.entries)
         self.log.write(
-            "finish", test=info.test, api=info.api, probe=info.probe, warnings=recorded, **fields
+            protocol.FINISH,
+            test=info.test,
+            api=info.api,
+            probe=info.probe,
+            warnings=recorded,
+            **fields,
         )
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)

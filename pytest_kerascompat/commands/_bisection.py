@@ -20,13 +20,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from pytest_kerascompat.cell import protocol
 from pytest_kerascompat.config._validation import CommandError
 from pytest_kerascompat.config.matrix import CellSpec, requirement_for_version
 from pytest_kerascompat.model.notes import Note
-from pytest_kerascompat.model.results import PROBE_PREFIX, CellReport, CellStatus, Outcome, Result
-from pytest_kerascompat.sweep._launch import PROBES_MODULE, SOURCE
+from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Result
+from pytest_kerascompat.sweep._launch import SOURCE
 
-PROBES_FILE = SOURCE / "probes" / PROBES_MODULE
+PROBES_FILE = SOURCE / protocol.PROBES_DIR / protocol.PROBES_MODULE
 
 
 class BisectError(CommandError):
@@ -172,12 +173,12 @@ class Target:
 
     @property
     def mode(self) -> str:
-        return "probes" if self.probe else "named"
+        return protocol.MODE_PROBES if self.probe else protocol.MODE_NAMED
 
     @property
     def test_id(self) -> str:
         """The id the worker reports the test under."""
-        return f"{PROBE_PREFIX}test_{self.probe}" if self.probe else str(self.node_id)
+        return f"{protocol.PROBE_PREFIX}test_{self.probe}" if self.probe else str(self.node_id)
 
     @property
     def user_args(self) -> tuple[str, ...]:

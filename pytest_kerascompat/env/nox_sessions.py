@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nox
 
+from pytest_kerascompat.cell.protocol import MODE_PROBES, MODE_USER
 from pytest_kerascompat.config.matrix import load_matrix
 from pytest_kerascompat.env.environments import default_cache_dir, is_ready, mark_ready, venv_python
 from pytest_kerascompat.plan.index import PackageIndex
@@ -45,7 +46,7 @@ def register_sessions(
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     matrix = load_matrix(Path(matrix_file))
     plans = plan_matrix(matrix, PlanOptions(probes=probes, pins=pins), index=PackageIndex(cache))
-    define_sessions(plans, mode="probes" if probes else "user", cache_dir=cache)
+    define_sessions(plans, mode=MODE_PROBES if probes else MODE_USER, cache_dir=cache)
     return plans
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from pytest_kerascompat.cell.protocol import DEPRECATION_WORD
 from pytest_kerascompat.model.changes import KnownChange, api_names, find_change
 from pytest_kerascompat.model.results import Outcome
 
@@ -94,7 +95,7 @@ def is_deprecation(warning: Mapping[str, Any]) -> bool:
     text = str(warning.get("message", ""))
     if category.rsplit(".", 1)[-1] in DEPRECATION_CATEGORIES:
         return True
-    return "deprecat" in text.lower()
+    return DEPRECATION_WORD in text.lower()
 
 
 def is_removal(missing: Mapping[str, Any] | None, api: str | None) -> bool:

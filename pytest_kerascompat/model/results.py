@@ -15,11 +15,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_kerascompat.cell.protocol import PROBE_PREFIX as PROBE_PREFIX
 from pytest_kerascompat.model.changes import rule_for_hint
 
 SCHEMA_VERSION = 1
-#: How a sweep names a built-in probe's square (``probes::test_fit_generator``).
-PROBE_PREFIX = "probes::"
 
 
 class Outcome(str, enum.Enum):

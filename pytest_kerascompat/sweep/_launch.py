@@ -18,18 +18,16 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from pytest_kerascompat.cell import protocol
+from pytest_kerascompat.cell.protocol import CELL_PACKAGE, PROBES_DIR, PROBES_MODULE
+
 if TYPE_CHECKING:  # only annotations: keeps `python -m pytest_kerascompat scan` light
     from pytest_kerascompat.plan.plans import CellPlan
 
-CELL_PACKAGE = "kerascompat_cell"
 SOURCE = Path(__file__).parents[1] / "cell"
 PROBES_INI = "kerascompat-probes.ini"
-#: ``named`` runs the tests ``user_args`` name whether or not they carry the marker
-#: (a bisect watches one test, marked or not).
-MODES = ("user", "probes", "both", "named")
 #: Inside an environment: where its modules' bytecode is written on first import.
 PYCACHE_DIR = "pycache"
-PROBES_MODULE = "test_data_feeding.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +48,7 @@ class WorkerCall:
 
     @property
     def probes_dir(self) -> Path:
-        return self.cellpath / CELL_PACKAGE / "probes"
+        return self.cellpath / CELL_PACKAGE / PROBES_DIR
 
 
 def cell_sources() -> list[Path]:
@@ -86,25 +84,25 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
     argv = [
         str(python), "-m", "pytest",
         "-p", f"{CELL_PACKAGE}.worker", "-p", "no:kerascompat", "-p", "no:cacheprovider",
-        "--continue-on-collection-errors", "--kc-quick-exit",
-        "--kc-results", str(call.results),
-        "--kc-cell", plan.name,
-        "--kc-keras-module", plan.spec.keras_module,
-        "--kc-mode", call.mode,
-        "--kc-probes-dir", str(call.probes_dir),
+        "--continue-on-collection-errors", protocol.QUICK_EXIT_FLAG,
+        protocol.RESULTS_FLAG, str(call.results),
+        protocol.CELL_FLAG, plan.name,
+        protocol.KERAS_MODULE_FLAG, plan.spec.keras_module,
+        protocol.MODE_FLAG, call.mode,
+        protocol.PROBES_DIR_FLAG, str(call.probes_dir),
     ]  # fmt: skip
     for module in required_modules(plan):
-        argv += ["--kc-require", module]
+        argv += [protocol.REQUIRE_FLAG, module]
     if call.timeout:
-        argv += ["--kc-timeout", f"{call.timeout:g}"]
+        argv += [protocol.TIMEOUT_FLAG, f"{call.timeout:g}"]
     if call.stack_file:
-        argv += ["--kc-stack-file", str(call.stack_file)]
+        argv += [protocol.STACK_FILE_FLAG, str(call.stack_file)]
     if call.skip_file:
-        argv += ["--kc-skip", str(call.skip_file)]
+        argv += [protocol.SKIP_FLAG, str(call.skip_file)]
     argv += configuration_args(call)
-    if call.mode in ("probes", "both"):
+    if call.mode in protocol.PROBE_MODES:
         argv += probe_paths(call)
-    if call.mode in ("user", "both", "named"):
+    if call.mode in protocol.USER_MODES:
         argv += list(call.user_args)
     return argv
 
@@ -118,7 +116,7 @@ def probe_paths(call: WorkerCall) -> list[str]:
 
 def configuration_args(call: WorkerCall) -> list[str]:
     """Probes alone run under an empty configuration, away from the user's addopts."""
-    if call.mode == "probes":
+    if call.mode == protocol.MODE_PROBES:
         return ["-c", str(call.cellpath / PROBES_INI), "--rootdir", str(call.cellpath)]
     args = []
     if call.inifile:

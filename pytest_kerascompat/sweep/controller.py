@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from pytest_kerascompat.cell import protocol
 from pytest_kerascompat.env.environments import InstallError, ensure_environment, venv_python
 from pytest_kerascompat.model.changes import find_change
 from pytest_kerascompat.model.outcomes import classify
@@ -86,37 +87,63 @@ class SweepSettings:
         return {"mode": self.mode, "user_args": list(self.user_args), "probes": list(self.probes)}
 
 
+class ProtocolError(Exception):
+    """An events file holds an event the cell protocol does not define."""
+
+
 @dataclasses.dataclass
 class CellRun:
-    """What the workers of one cell reported, across restarts."""
+    """What the workers of one cell reported, across restarts.
 
-    session: dict[str, Any] | None = None
-    import_error: dict[str, Any] | None = None
-    collected: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    finished: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    Each event kind of :mod:`pytest_kerascompat.cell.protocol` has a handler here named
+    ``on_<kind>``, as pytest-xdist's ``DSession`` has ``worker_<event>``.
+    """
+
+    session: protocol.SessionEvent | None = None
+    import_error: protocol.ImportErrorEvent | None = None
+    collected: dict[str, protocol.CollectedTest] = dataclasses.field(default_factory=dict)
+    finished: dict[str, protocol.FinishEvent] = dataclasses.field(default_factory=dict)
     casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
-    collect_errors: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    collect_errors: dict[str, protocol.CollectErrorEvent] = dataclasses.field(default_factory=dict)
     worker_failure: str | None = None
     done: bool = False
 
-    def apply(self, event: Mapping[str, Any]) -> None:
+    def apply(self, event: Mapping[str, Any], source: Path | None = None) -> None:
+        """Hand ``event`` to its kind's handler; ``source`` is the file it came from."""
         kind = event.get("event")
-        if kind == "session":
-            self.session = dict(event)
-        elif kind == "import_error":
-            self.import_error = dict(event)
-        elif kind == "collected":
-            for test in event.get("tests", []):
-                self.collected.setdefault(test["test"], dict(test))
-        elif kind == "finish":
-            self.finished[event["test"]] = dict(event)
-        elif kind == "casualty":
-            result = Result.from_dict(event["result"])
-            self.casualties[result.test] = result
-        elif kind == "collect_error":
-            self.collect_errors[event["test"]] = dict(event)
-        elif kind == "done":
-            self.done = True
+        if kind not in protocol.EVENTS:
+            where = f" in {source}" if source else ""
+            raise ProtocolError(
+                f"unknown event kind {kind!r}{where} (the cell protocol has "
+                f"{', '.join(protocol.EVENTS)}): {json.dumps(event, default=repr)[:300]}"
+            )
+        getattr(self, f"on_{kind}")(event)
+
+    def on_session(self, event: protocol.SessionEvent) -> None:
+        self.session = event.copy()
+
+    def on_import_error(self, event: protocol.ImportErrorEvent) -> None:
+        self.import_error = event.copy()
+
+    def on_collected(self, event: protocol.CollectedEvent) -> None:
+        for test in event.get("tests", []):
+            self.collected.setdefault(test["test"], test.copy())
+
+    def on_collect_error(self, event: protocol.CollectErrorEvent) -> None:
+        self.collect_errors[event["test"]] = event.copy()
+
+    def on_start(self, event: protocol.StartEvent) -> None:
+        """Nothing to keep: :func:`watch` follows the running test."""
+
+    def on_finish(self, event: protocol.FinishEvent) -> None:
+        self.finished[event["test"]] = event.copy()
+
+    def on_casualty(self, event: protocol.CasualtyEvent) -> None:
+        result = Result.from_dict(event["result"])
+        self.casualties[result.test] = result
+
+    def on_done(self, event: protocol.DoneEvent) -> None:
+        self.done = True
 
     @property
     def settled(self) -> set[str]:
@@ -300,7 +327,7 @@ def replay(previous: Path | None, results: Path) -> CellRun:
     data = data[: data.rfind(b"\n") + 1]
     results.write_bytes(data)
     for event in parse_events(data.split(b"\n")):
-        run.apply(event)
+        run.apply(event, previous)
     return run
 
 
@@ -372,7 +399,9 @@ def run_workers(
                 run.worker_failure = describe_exit(returncode)
             return
         lost = casualty(plan, run, running, returncode, timed_out, call)
-        append_event(results, {"event": "casualty", "result": lost.to_dict()})
+        append_event(
+            results, protocol.CasualtyEvent(event=protocol.CASUALTY, result=lost.to_dict())
+        )
         run.casualties[running] = lost
         progress(plan.name, f"{running}: {lost.outcome.value}")
         if not run.remaining:
@@ -419,17 +448,17 @@ def watch(
     try:
         while True:
             for event in reader.read():
-                run.apply(event)
-                if event.get("event") == "start":
+                run.apply(event, reader.path)
+                if event.get("event") == protocol.START:
                     running, since = event["test"], time.monotonic()
                     status(f"test {len(run.settled) + 1}/{len(run.collected)}")
-                elif event.get("event") in ("finish", "session"):
+                elif event.get("event") in (protocol.FINISH, protocol.SESSION):
                     running, since = None, time.monotonic()
             returncode = process.poll()
             if returncode is not None:
                 for event in reader.read():
-                    run.apply(event)
-                    if event.get("event") == "finish" and event.get("test") == running:
+                    run.apply(event, reader.path)
+                    if event.get("event") == protocol.FINISH and event.get("test") == running:
                         running = None
                 # Dying after the limit (TensorFlow can crash while faulthandler dumps the
                 # stack) is still that test's timeout, not a crash of its own.
@@ -460,7 +489,7 @@ def casualty(
     timed_out: bool,
     call: WorkerCall,
 ) -> Result:
-    info = run.collected.get(test, {})
+    info: Mapping[str, Any] = run.collected.get(test, {})
     api, probe = info.get("api"), bool(info.get("probe"))
     if timed_out:
         stack = read_stack(call.stack_file)
@@ -507,7 +536,12 @@ def is_library_frame(line: str) -> bool:
     path = line.split('"')[1] if line.count('"') >= 2 else line
     return any(
         marker in path
-        for marker in ("/site-packages/", "/dist-packages/", "/lib/python3", "/kerascompat_cell/")
+        for marker in (
+            "/site-packages/",
+            "/dist-packages/",
+            "/lib/python3",
+            f"/{protocol.CELL_PACKAGE}/",
+        )
     )
 
 
@@ -558,7 +592,7 @@ def cell_status(
 
 
 def installed_versions(run: CellRun) -> dict[str, str | None]:
-    session = run.session or {}
+    session: Mapping[str, Any] = run.session or {}
     return {
         "tensorflow": session.get("tensorflow"),
         "keras": session.get("keras"),

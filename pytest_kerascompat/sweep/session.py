@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pytest_kerascompat.cell.protocol import MODE_BOTH, MODE_PROBES, MODE_USER
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
@@ -75,8 +76,8 @@ class MatrixSession:
     def mode(self) -> str:
         """Probes alone unless test paths were given too."""
         if self.settings.probes:
-            return "both" if self.config.option.file_or_dir else "probes"
-        return "user"
+            return MODE_BOTH if self.config.option.file_or_dir else MODE_PROBES
+        return MODE_USER
 
     def header(self) -> str:
         return (

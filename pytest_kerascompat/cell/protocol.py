@@ -1,0 +1,213 @@
+"""Everything the controller and a cell's worker must agree on, declared once.
+
+The controller starts ``<cell python> -m pytest -p kerascompat_cell.worker`` with the
+``--kc-*`` flags below and reads back the worker's events file: one JSON object per
+line, ``{"event": <kind>, "time": <seconds since the epoch>, ...}``, with the fields of
+that kind's ``TypedDict``. The controller adds ``casualty`` events of its own to the same
+file. Both sides import this module, so it runs on Python 3.7+ and imports only the
+standard library (it is copied into every cell with the rest of ``cell/``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+if sys.version_info >= (3, 8):
+    from typing import TypedDict
+else:  # Python 3.7 has no TypedDict; the worker never needs the types, only the names
+    TypedDict = dict
+
+#: The name the cell package is importable under inside every cell.
+CELL_PACKAGE = "kerascompat_cell"
+#: The probes' directory inside the cell package, and their one module.
+PROBES_DIR = "probes"
+PROBES_MODULE = "test_data_feeding.py"
+#: How a sweep names a built-in probe's square (``probes::test_fit_generator``), whatever
+#: directory the controller put the probes in.
+PROBE_PREFIX = "probes::"
+
+# ----------------------------------------------------------------------- modes
+
+#: Tests marked ``keras_compat`` only.
+MODE_USER = "user"
+#: The built-in probes only.
+MODE_PROBES = "probes"
+#: Both of the above.
+MODE_BOTH = "both"
+#: Every test the command line names, marked or not (a bisect watches one test).
+MODE_NAMED = "named"
+MODES = (MODE_USER, MODE_PROBES, MODE_BOTH, MODE_NAMED)
+#: Modes that run the probes, and modes that run the user's tests.
+PROBE_MODES = (MODE_PROBES, MODE_BOTH)
+USER_MODES = (MODE_USER, MODE_BOTH, MODE_NAMED)
+
+# ------------------------------------------------------------ worker command line
+
+#: Append the events to this file; without it the worker records nothing.
+RESULTS_FLAG = "--kc-results"
+CELL_FLAG = "--kc-cell"
+KERAS_MODULE_FLAG = "--kc-keras-module"
+#: A module that must import, else the session stops (repeatable).
+REQUIRE_FLAG = "--kc-require"
+MODE_FLAG = "--kc-mode"
+PROBES_DIR_FLAG = "--kc-probes-dir"
+#: A file of test ids, one a line, that a restarted worker leaves out.
+SKIP_FLAG = "--kc-skip"
+TIMEOUT_FLAG = "--kc-timeout"
+STACK_FILE_FLAG = "--kc-stack-file"
+QUICK_EXIT_FLAG = "--kc-quick-exit"
+
+#: Exit status of a worker whose required modules do not import, so that the controller
+#: can tell "this cell cannot run Keras at all" from test failures (1) and usage errors.
+EXIT_IMPORT_ERROR = 3
+#: Exit status of a worker whose controller died.
+EXIT_ORPHANED = 70
+
+#: Substring (lower-cased) that makes a warning or a logged WARNING a deprecation.
+DEPRECATION_WORD = "deprecat"
+
+# ---------------------------------------------------------------------- events
+
+SESSION = "session"
+IMPORT_ERROR = "import_error"
+COLLECTED = "collected"
+COLLECT_ERROR = "collect_error"
+START = "start"
+FINISH = "finish"
+CASUALTY = "casualty"
+DONE = "done"
+
+
+class Missing(TypedDict):
+    """The name an exception says is gone."""
+
+    kind: str  # "attribute", "import" or "keyword"
+    name: str
+    owner: Optional[str]
+
+
+class WarningEntry(TypedDict):
+    """A warning raised, or a deprecation logged, during one test."""
+
+    category: Optional[str]  # "logging:<logger>" for a logged one
+    message: Optional[str]
+    filename: str
+
+
+class CollectedTest(TypedDict):
+    """How the controller names and groups one collected test."""
+
+    test: str
+    api: Optional[str]
+    probe: bool
+    breaks: Optional[Union[str, List[str]]]
+
+
+class SessionEvent(TypedDict):
+    """TensorFlow and the Keras under test imported: what this cell really runs."""
+
+    event: str
+    time: float
+    cell: Optional[str]
+    python: str
+    executable: str
+    pid: int
+    tensorflow: Optional[str]
+    keras: Optional[str]
+    keras_module: Optional[str]
+    backend: Optional[str]
+    import_seconds: float
+
+
+class ImportErrorEvent(TypedDict):
+    """A required module did not import; ``done`` follows and the worker exits with
+    :data:`EXIT_IMPORT_ERROR`."""
+
+    event: str
+    time: float
+    module: str
+    exc_type: str
+    message: Optional[str]
+    traceback: str
+
+
+class CollectedEvent(TypedDict):
+    """The tests this worker will run, after selection."""
+
+    event: str
+    time: float
+    tests: List[CollectedTest]
+
+
+class CollectErrorEvent(TypedDict):
+    """A test module failed to import: a square of its own."""
+
+    event: str
+    time: float
+    test: str
+    api: None
+    probe: bool
+    outcome: str  # always "error"
+    exc_type: Optional[str]
+    message: Optional[str]
+    missing: Optional[Missing]
+
+
+class StartEvent(TypedDict):
+    """A test starts: if the worker dies or hangs now, this test did it."""
+
+    event: str
+    time: float
+    test: str
+    api: Optional[str]
+
+
+class FinishEvent(TypedDict):
+    """A test's outcome in pytest's terms, and what the square needs to classify it."""
+
+    event: str
+    time: float
+    test: str
+    api: Optional[str]
+    probe: bool
+    warnings: List[WarningEntry]
+    outcome: str  # passed, failed, error, skipped, xfailed or xpassed
+    when: str  # the phase that decided: setup, call or teardown
+    exc_type: Optional[str]
+    message: Optional[str]
+    missing: Optional[Missing]
+    duration: float
+
+
+class CasualtyEvent(TypedDict):
+    """Written by the controller: the square of a test whose worker crashed or hung."""
+
+    event: str
+    result: Dict[str, Any]  # a ``Result`` as the JSON report has it
+
+
+class DoneEvent(TypedDict):
+    """The session ended; every event is written."""
+
+    event: str
+    time: float
+    exitstatus: int
+
+
+#: Every event kind, in the order a worker writes them, and its fields.
+EVENTS: Dict[str, type] = {
+    SESSION: SessionEvent,
+    IMPORT_ERROR: ImportErrorEvent,
+    COLLECT_ERROR: CollectErrorEvent,
+    COLLECTED: CollectedEvent,
+    START: StartEvent,
+    FINISH: FinishEvent,
+    CASUALTY: CasualtyEvent,
+    DONE: DoneEvent,
+}
+
+
+def fields(kind: str) -> Tuple[str, ...]:
+    """The fields an event of ``kind`` carries, ``event`` first."""
+    return tuple(EVENTS[kind].__annotations__)
