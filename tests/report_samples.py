@@ -38,7 +38,7 @@ NOT_COLLECTED = (ONLY_TF, "keras3-jax")
 FIT_GENERATOR_HINT = (
     "fit_generator is gone from Keras 3: use model.fit(generator, steps_per_epoch=...)"
 )
-# Hints from the table of known changes name their scan rule; other hints name none.
+# Squares whose hint comes from a known change name its scan rule; other hints name none.
 WORKERS_HINT = next(change.hint for change in KNOWN_CHANGES if change.api == "fit_workers")
 FIT_GENERATOR_SCAN = "python -m pytest_kerascompat scan --select fit_generator"
 
@@ -70,15 +70,18 @@ def sample_results() -> list[Result]:
         "exc_type": "AttributeError",
         "message": "'Functional' object has no attribute 'fit_generator'",
         "hint": FIT_GENERATOR_HINT,
+        "change": "fit_generator",
     }
     removed_workers = {
         "exc_type": "TypeError",
         "message": "fit() got an unexpected keyword argument 'workers'",
         "hint": WORKERS_HINT,
+        "change": "fit_workers",
     }
     return [
         probe("tf2.15", FIT_GENERATOR, "fit_generator", Outcome.DEPRECATED,
-              message="Model.fit_generator is deprecated", hint=FIT_GENERATOR_HINT),
+              message="Model.fit_generator is deprecated", hint=FIT_GENERATOR_HINT,
+              change="fit_generator"),
         probe("tf2.16", FIT_GENERATOR, "fit_generator", Outcome.REMOVED, **removed_fit_generator),
         probe("keras3-jax", FIT_GENERATOR, "fit_generator", Outcome.REMOVED,
               **removed_fit_generator),

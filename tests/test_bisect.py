@@ -371,6 +371,7 @@ def sample_finding() -> tuple[BisectRequest, Finding]:
             exc_type="AttributeError",
             message="'Functional' object has no attribute 'fit_generator'",
             hint=FIT_GENERATOR_HINT,
+            change="fit_generator",
         ),
     )
     skipped = Trial(Version("2.16.0"), skipped="install-error: no wheel")

@@ -531,14 +531,27 @@ def test_a_square_whose_change_has_a_scan_rule_names_it(report: Report) -> None:
 def test_only_squares_the_scanner_would_have_predicted_name_the_rule(
     outcome: Outcome, rule: str | None
 ) -> None:
-    assert Result("tf2.16", WORKERS, outcome, hint=WORKERS_HINT).rule == rule
+    square = Result("tf2.16", WORKERS, outcome, hint=WORKERS_HINT, change="fit_workers")
+    assert square.rule == rule
 
 
 def test_a_changes_hint_without_a_scan_pattern_names_no_rule() -> None:
     hint = "this TensorFlow was built for NumPy 1"
     numpy_hint = next(c.hint for c in KNOWN_CHANGES if c.api == "numpy2")
     assert numpy_hint.startswith(hint)
-    assert Result("tf2.10", TRAINS, Outcome.FAILED, hint=numpy_hint).rule is None
+    assert Result("tf2.10", TRAINS, Outcome.FAILED, hint=numpy_hint, change="numpy2").rule is None
+
+
+def test_the_rule_comes_from_the_changes_id_not_from_the_hints_wording() -> None:
+    reworded = Result("tf2.16", WORKERS, Outcome.REMOVED, hint="reworded", change="fit_workers")
+    assert reworded.rule == "fit_workers"
+    assert Result("tf2.16", WORKERS, Outcome.REMOVED, hint=WORKERS_HINT).rule is None
+
+
+def test_the_json_report_keeps_its_fields_and_leaves_the_change_id_out(report: Report) -> None:
+    fields = {"cell", "test", "api", "outcome", "message", "duration", "exc_type", "hint"}
+    fields |= {"probe", "detail", "rule"}
+    assert all(set(result) == fields for result in json.loads(report.to_json())["results"])
 
 
 def test_the_rule_round_trips_through_json_and_merge(report: Report, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -22,10 +23,12 @@ from packaging.version import Version
 
 from pytest_kerascompat.cell import protocol
 from pytest_kerascompat.config._validation import CommandError
-from pytest_kerascompat.config.matrix import CellSpec, requirement_for_version
 from pytest_kerascompat.model.notes import Note
 from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Result
 from pytest_kerascompat.sweep._launch import SOURCE
+
+if TYPE_CHECKING:
+    from pytest_kerascompat.config.matrix import CellSpec
 
 PROBES_FILE = SOURCE / protocol.PROBES_DIR / protocol.PROBES_MODULE
 
@@ -239,6 +242,9 @@ class BisectRequest:
 
     def cell_for(self, version: Version) -> CellSpec:
         """The one-cell matrix that puts ``version`` of the package under test."""
+        # The matrix module loads YAML, which the command line (scan's too) never needs.
+        from pytest_kerascompat.config.matrix import CellSpec, requirement_for_version
+
         name = canonicalize_name(self.package)
         requirement = requirement_for_version(name, f"=={version}")
         spec = CellSpec(

@@ -20,8 +20,7 @@ from pytest_kerascompat.commands._bisection import (
     max_trials,
     parse_range,
 )
-from pytest_kerascompat.config._validation import absolute_project
-from pytest_kerascompat.config.matrix import BACKENDS
+from pytest_kerascompat.config._validation import BACKENDS, absolute_project
 from pytest_kerascompat.model.changes import find_change
 from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, scan_command
 

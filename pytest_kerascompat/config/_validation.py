@@ -15,6 +15,8 @@ class CommandError(Exception):
     a mistake in what was asked (or an index it cannot reach), never a traceback."""
 
 
+#: Keras 3 backends a cell or ``bisect --backend`` may name.
+BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 CELL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -16,9 +16,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pytest_kerascompat.config._validation import CELL_NAME, ENV_NAME, CommandError, parse_timeout
+from pytest_kerascompat.config._validation import (
+    BACKENDS,
+    CELL_NAME,
+    ENV_NAME,
+    CommandError,
+    parse_timeout,
+)
 
-BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
 TOP_LEVEL_KEYS = ("defaults", "project", "cells")
 DEFAULT_KEYS = ("timeout", "packages", "env", "pins")
 CELL_KEYS = (

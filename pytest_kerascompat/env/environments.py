@@ -18,11 +18,12 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pytest_kerascompat.model.results import write_text_atomically
+from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep._processes import log_tail, run_logged
 
 READY_MARKER = "kerascompat-ready.json"
+BUILDING_MARKER = "kerascompat-building"
 BUNDLED_NOXFILE = Path(__file__).with_name("_noxfile.py")
 PLAN_FILE_VARIABLE = "KERASCOMPAT_PLAN_FILE"
 CACHE_VARIABLE = "KERASCOMPAT_CACHE_DIR"
@@ -68,6 +69,19 @@ def is_ready(location: Path, plan: CellPlan) -> bool:
 def mark_ready(location: Path, plan: CellPlan) -> None:
     marker = {"key": plan.key, "cell": plan.name, "install": list(plan.install_arguments)}
     write_text_atomically(location / READY_MARKER, json.dumps(marker, indent=2) + "\n")
+
+
+def mark_building(location: Path) -> None:
+    """Written before installing: a build that never reaches ``mark_ready`` is known."""
+    (location / BUILDING_MARKER).touch()
+
+
+def holds_a_build(location: Path) -> bool:
+    """Whether an environment saw an install, finished or not (a fresh one saw none).
+
+    nox keeps to itself whether it reused an environment; these markers say it instead.
+    """
+    return any((location / marker).exists() for marker in (READY_MARKER, BUILDING_MARKER))
 
 
 def find_ready(envdir: Path, plan: CellPlan) -> Path | None:

@@ -16,9 +16,22 @@ import nox
 
 from pytest_kerascompat.cell.protocol import MODE_PROBES, MODE_USER
 from pytest_kerascompat.config.matrix import load_matrix
-from pytest_kerascompat.env.environments import default_cache_dir, is_ready, mark_ready, venv_python
+from pytest_kerascompat.env.environments import (
+    default_cache_dir,
+    holds_a_build,
+    is_ready,
+    mark_building,
+    mark_ready,
+    venv_python,
+)
 from pytest_kerascompat.plan.index import PackageIndex
-from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
+from pytest_kerascompat.plan.plans import (
+    SESSION_NAME,
+    CellPlan,
+    PlanOptions,
+    plan_matrix,
+    session_param_id,
+)
 from pytest_kerascompat.sweep._launch import (
     WorkerCall,
     compiles_at_install,
@@ -26,8 +39,7 @@ from pytest_kerascompat.sweep._launch import (
     worker_argv,
     worker_env,
 )
-
-SESSION_NAME = "keras_matrix"
+from pytest_kerascompat.sweep._rundirs import events_file
 
 
 def register_sessions(
@@ -60,7 +72,8 @@ def register_planned_sessions(plan_file: str | os.PathLike[str]) -> None:
 def define_sessions(plans: Sequence[CellPlan], *, mode: str, cache_dir: Path) -> None:
     by_name = {plan.name: plan for plan in plans}
     params = [
-        nox.param(plan.name, plan.executable or False, id=f"cell={plan.name!r}") for plan in plans
+        nox.param(plan.name, plan.executable or False, id=session_param_id(plan.name))
+        for plan in plans
     ]
 
     @nox.session(name=SESSION_NAME, venv_backend="uv|virtualenv", reuse_venv=True)
@@ -81,10 +94,11 @@ def build_cell(session: nox.Session, plan: CellPlan) -> Path:
         session.log(f"reusing the environment of cell {plan.name!r} ({location})")
         return location
     venv = session.virtualenv
-    if getattr(venv, "_reused", True):
+    if holds_a_build(location):
         # nox reused an environment built for other requirements, or half-built: start over.
         venv.reuse_existing = False  # type: ignore[attr-defined]
         venv.create()
+    mark_building(location)
     if plan.pins:
         session.log(f"known-good pins for {plan.name!r}: {', '.join(plan.pins)}")
     compile_now = {"UV_COMPILE_BYTECODE": "1"} if compiles_at_install(plan) else {}
@@ -98,7 +112,7 @@ def run_cell_tests(
 ) -> None:
     """Run the worker as ``pytest --keras-matrix`` would, with pytest's own output."""
     cellpath = prepare_cellpath(cache_dir)
-    results = Path(".kerascompat") / "nox" / f"{plan.name}.jsonl"
+    results = events_file(Path(".kerascompat") / "nox", plan.name)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.unlink(missing_ok=True)
     call = WorkerCall(

@@ -280,9 +280,14 @@ def find_change(
     return next((change for change in changes if change.api == api), None)
 
 
-def rule_for_hint(hint: str) -> str | None:
-    """The scan rule of the change whose hint this is (None if it has none)."""
-    change = next((change for change in KNOWN_CHANGES if change.hint == hint), None)
+def change_by_id(api: str | None) -> KnownChange | None:
+    """The known change whose id (its ``api``) this is."""
+    return next((change for change in KNOWN_CHANGES if change.api == api), None) if api else None
+
+
+def rule_of_change(api: str | None) -> str | None:
+    """The scan rule of the known change with this id (None if it has none)."""
+    change = change_by_id(api)
     return change.rule if change else None
 
 
@@ -290,5 +295,5 @@ def api_names(api: str | None) -> tuple[str, ...]:
     """The names whose absence means the API ``api`` is gone (the id itself included)."""
     if api is None:
         return ()
-    change = next((change for change in KNOWN_CHANGES if change.api == api), None)
+    change = change_by_id(api)
     return (api, *(change.names if change else ()))

@@ -40,6 +40,8 @@ class Verdict:
     message: str | None = None
     exc_type: str | None = None
     hint: str | None = None
+    #: The id of the known change the hint comes from, which names its scan rule.
+    change: str | None = None
 
 
 def classify(finish: Mapping[str, Any], versions: Mapping[str, str | None]) -> Verdict:
@@ -60,7 +62,8 @@ def classify(finish: Mapping[str, Any], versions: Mapping[str, str | None]) -> V
         names=[missing.get("name") if missing else None],
         texts=[message],
     )
-    return Verdict(outcome, message, exc_type, hint_for(outcome, change))
+    hint = hint_for(outcome, change)
+    return Verdict(outcome, message, exc_type, hint, change.api if hint and change else None)
 
 
 def hint_for(outcome: Outcome, change: KnownChange | None) -> str | None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pytest_kerascompat.cell.protocol import PROBE_PREFIX as PROBE_PREFIX
-from pytest_kerascompat.model.changes import rule_for_hint
+from pytest_kerascompat.env._files import write_text_atomically
+from pytest_kerascompat.model.changes import rule_of_change
 
 SCHEMA_VERSION = 1
 
@@ -122,15 +121,18 @@ class Result:
     probe: bool = False
     detail: str | None = None
     rule: str | None = None
+    #: The id of the known change the hint came from. Not written to the JSON report,
+    #: which keeps the rule it names; so not compared either.
+    change: str | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         """Name the scan rule that finds this square's known change, unless one is given.
 
-        Derived from the hint (which comes from the same table), so every square that
-        carries a hint also carries its rule, however it was built or read back.
+        Taken from the change the hint came from, by its id, for the outcomes the
+        scanner would have predicted; a report read back keeps the rule it stored.
         """
-        if self.rule is None and self.hint and self.outcome.names_scan_rule:
-            object.__setattr__(self, "rule", rule_for_hint(self.hint))
+        if self.rule is None and self.change and self.outcome.names_scan_rule:
+            object.__setattr__(self, "rule", rule_of_change(self.change))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -144,6 +146,7 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["outcome"] = self.outcome.value
+        del data["change"]
         return data
 
     @classmethod
@@ -221,19 +224,6 @@ class Report:
     @classmethod
     def read_json(cls, path: Path) -> Report:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def outcome_counts(results: Iterable[Result]) -> dict[Outcome, int]:

@@ -35,7 +35,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from pytest_kerascompat.config._validation import CommandError
-from pytest_kerascompat.model.results import write_text_atomically
+from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.plan.interpreters import Interpreter
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"

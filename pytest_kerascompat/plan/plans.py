@@ -98,9 +98,18 @@ class CellPlan:
         return cls(**values)
 
 
+#: The nox session that builds a cell and runs its tests (``env/nox_sessions.py``).
+SESSION_NAME = "keras_matrix"
+
+
+def session_param_id(cell: str) -> str:
+    """A cell's parameter id in that session, as ``nox.param(..., id=...)`` takes it."""
+    return f"cell={cell!r}"
+
+
 def session_id(cell: str) -> str:
-    """The nox session id of a cell, as ``nox -l`` shows it."""
-    return f"keras_matrix(cell={cell!r})"
+    """The nox session id of a cell, as ``nox -l`` shows it: ``keras_matrix(cell='tf2.16')``."""
+    return f"{SESSION_NAME}({session_param_id(cell)})"
 
 
 @dataclasses.dataclass(frozen=True)

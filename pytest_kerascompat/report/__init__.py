@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pytest_kerascompat.model.results import Report, write_text_atomically
+from pytest_kerascompat.env._files import write_text_atomically
+from pytest_kerascompat.model.results import Report
 from pytest_kerascompat.report.github import append_step_summary
 from pytest_kerascompat.report.html import render_html
 from pytest_kerascompat.report.junit import render_junit

@@ -1,4 +1,5 @@
-"""Run directories: one per sweep, and what an interrupted one can hand to the next.
+"""Run directories: one per sweep, the name of every file in one, and what an
+interrupted one can hand to the next.
 
 Every sweep writes its plan and one events file per cell under
 ``.kerascompat/runs/<run id>/`` as it goes. ``--keras-resume`` finds the newest
@@ -16,6 +17,33 @@ from pathlib import Path
 from typing import Any
 
 from pytest_kerascompat.plan.plans import CellPlan
+
+PLAN_FILE = "plan.json"
+
+
+def plan_file(run_dir: Path) -> Path:
+    """What the sweep planned, and the selection a resumed run must share."""
+    return run_dir / PLAN_FILE
+
+
+def events_file(run_dir: Path, cell: str) -> Path:
+    """One cell's events as JSON lines: the worker's and the controller's."""
+    return run_dir / f"{cell}.jsonl"
+
+
+def log_file(run_dir: Path, cell: str, kind: str) -> Path:
+    """``install`` or ``worker``: where a cell's installer and workers write."""
+    return run_dir / f"{cell}.{kind}.log"
+
+
+def skip_file(run_dir: Path, cell: str) -> Path:
+    """The tests a fresh worker skips because an earlier one settled them."""
+    return run_dir / f"{cell}.skip"
+
+
+def stack_file(run_dir: Path, cell: str, attempt: int) -> Path:
+    """Where the worker of ``attempt`` writes its threads' stacks at a timeout."""
+    return run_dir / f"{cell}.stack.{attempt}.txt"
 
 
 def new_run_dir(runs_dir: Path) -> Path:
@@ -35,7 +63,7 @@ def earlier_runs(runs_dir: Path, current: Path) -> list[Path]:
 
 def read_plan_file(run_dir: Path) -> Mapping[str, Any] | None:
     try:
-        data = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+        data = json.loads(plan_file(run_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -51,8 +79,8 @@ def resumable_cells(
             continue
         keys = data.get("keys") or {}
         return {
-            plan.name: run_dir / f"{plan.name}.jsonl"
+            plan.name: events_file(run_dir, plan.name)
             for plan in plans
-            if keys.get(plan.name) == plan.key and (run_dir / f"{plan.name}.jsonl").is_file()
+            if keys.get(plan.name) == plan.key and events_file(run_dir, plan.name).is_file()
         }
     return {}

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.env.environments import envdir_for, find_ready
-from pytest_kerascompat.model.results import write_text_atomically
 from pytest_kerascompat.plan.plans import CellPlan
 
 TIMINGS_FILE = "cell-seconds.json"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_kerascompat.cell import protocol
+from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.env.environments import InstallError, ensure_environment, venv_python
 from pytest_kerascompat.model.changes import find_change
 from pytest_kerascompat.model.outcomes import classify
@@ -29,9 +30,9 @@ from pytest_kerascompat.model.results import (
     Outcome,
     Result,
     outcome_counts,
-    write_text_atomically,
 )
 from pytest_kerascompat.plan.plans import CellPlan
+from pytest_kerascompat.sweep import _rundirs
 from pytest_kerascompat.sweep._launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
 from pytest_kerascompat.sweep._processes import (
     CommandTimeout,
@@ -72,14 +73,14 @@ class SweepSettings:
 
     @property
     def plan_file(self) -> Path:
-        return self.run_dir / "plan.json"
+        return _rundirs.plan_file(self.run_dir)
 
     def results_file(self, plan: CellPlan) -> Path:
-        return self.run_dir / f"{plan.name}.jsonl"
+        return _rundirs.events_file(self.run_dir, plan.name)
 
     def log_file(self, plan: CellPlan, kind: str) -> Path:
         """``install`` or ``worker``: where a cell's installer and workers write."""
-        return self.run_dir / f"{plan.name}.{kind}.log"
+        return _rundirs.log_file(self.run_dir, plan.name, kind)
 
     @property
     def selection(self) -> dict[str, Any]:
@@ -418,7 +419,7 @@ def worker_call(
 ) -> WorkerCall:
     skip_file = None
     if run.settled:
-        skip_file = settings.run_dir / f"{plan.name}.skip"
+        skip_file = _rundirs.skip_file(settings.run_dir, plan.name)
         skip_file.write_text("".join(f"{test}\n" for test in sorted(run.settled)))
     return WorkerCall(
         results=results,
@@ -428,7 +429,7 @@ def worker_call(
         probes=settings.probes,
         timeout=settings.timeout_for(plan),
         skip_file=skip_file,
-        stack_file=settings.run_dir / f"{plan.name}.stack.{attempt}.txt",
+        stack_file=_rundirs.stack_file(settings.run_dir, plan.name, attempt),
         rootdir=settings.rootdir,
         inifile=settings.inifile,
     )
@@ -627,6 +628,7 @@ def verdict_result(
         message=verdict.message,
         exc_type=verdict.exc_type,
         hint=verdict.hint,
+        change=verdict.change,
         duration=event.get("duration"),
     )
 
