@@ -8,12 +8,38 @@ schema versions, are errors that name the files.
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_kerascompat.config._validation import CommandError
 from pytest_kerascompat.model.results import SCHEMA_VERSION, CellReport, Report, Result
+
+OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "merge", help="Combine shard reports (from --keras-cells runs) into one report"
+    )
+    parser.add_argument("shards", nargs="+", type=Path, metavar="SHARD.json")
+    for flag, _ in OUTPUTS:
+        parser.add_argument(f"--{flag}", type=Path, metavar="OUT", help=f"Write the {flag} report")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 1 when the merged report fails the run, as the sweep itself would."""
+    from pytest_kerascompat.report import write_reports
+    from pytest_kerascompat.report.terminal import PlainWriter, write_table
+
+    report = merge_reports(args.shards)
+    write_reports(report, {fmt: getattr(args, flag) for flag, fmt in OUTPUTS})
+    write_table(PlainWriter(sys.stdout), report)
+    return 1 if report.fails_run else 0
 
 
 class MergeError(CommandError):
