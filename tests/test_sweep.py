@@ -390,34 +390,3 @@ def test_a_worker_that_dies_after_the_time_limit_records_a_timeout(
     (result,) = report_of(plain_project).results
     assert result.outcome.value == "timeout"
     assert "test_overruns_then_crashes" in (result.detail or "")
-
-
-def test_nox_runs_one_cell_per_session_with_the_same_worker_and_environment(
-    plain_project: pytest.Pytester, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``nox -s keras_matrix``: the cells of matrix.yaml as a maintainer's nox sessions."""
-    plain_project.makepyfile(test_selection=(RESOURCES / "test_selection.py").read_text())
-    plain_project.path.joinpath("noxfile.py").write_text(
-        "from pytest_kerascompat.env.nox_sessions import register_sessions\n\n"
-        'register_sessions("matrix.yaml")\n'
-    )
-    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    base = [sys.executable, "-m", "nox", "--no-color", "--envdir", str(cache_dir / "nox-envs")]
-
-    def nox(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - an argument list
-            [*base, *args], cwd=plain_project.path, capture_output=True, text=True,
-            check=False, timeout=600,
-        )  # fmt: skip
-
-    listing = nox("-l")
-    run = nox("-s", "keras_matrix(cell='plain-b')")
-
-    assert "keras_matrix(cell='plain')" in listing.stdout
-    assert "keras_matrix(cell='plain-b')" in listing.stdout
-    assert run.returncode == 0, run.stderr
-    assert "2 passed, 1 deselected" in run.stdout + run.stderr
-    events = (plain_project.path / ".kerascompat" / "nox" / "plain-b.jsonl").read_text()
-    finished = [json.loads(line) for line in events.splitlines() if '"finish"' in line]
-    assert {event["outcome"] for event in finished} == {"passed"}, "the cell's env var was seen"
-    assert not list(plain_project.path.rglob("__pycache__")), "no bytecode in the user's tree"
