@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pytest_kerascompat.env._files import write_text_atomically
+from pytest_kerascompat.env._install_progress import InstallFollower
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep._processes import log_tail, run_logged
 
@@ -110,13 +111,18 @@ def ensure_environment(
     log: Path,
     cwd: Path,
     should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[str], None] = lambda text: None,
 ) -> tuple[Path, bool]:
-    """The ready environment of ``plan`` and whether this call built it."""
+    """The ready environment of ``plan`` and whether this call built it.
+
+    While it builds, ``progress`` hears what the installer is doing and for how long.
+    """
     envdir = envdir_for(cache_dir, plan)
     with file_lock(envdir.with_suffix(".lock")):
         ready = find_ready(envdir, plan)
         if ready is not None:
             return ready, False
+        follower = InstallFollower(log, progress)
         status = run_logged(
             nox_argv(plan, envdir),
             env={**os.environ, PLAN_FILE_VARIABLE: str(plan_file)},
@@ -124,7 +130,9 @@ def ensure_environment(
             log=log,
             timeout=BUILD_TIMEOUT_SECONDS,
             should_stop=should_stop,
+            on_poll=follower.poll,
         )
+        follower.poll()  # the lines of the last moments, before the build's outcome
         ready = find_ready(envdir, plan)
         if status != 0 or ready is None:
             raise InstallError(decisive_lines(log), log)

@@ -73,8 +73,12 @@ def run_logged(
     log: Path,
     timeout: float | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_poll: Callable[[], None] = lambda: None,
 ) -> int:
-    """Run to completion (or the time limit, or until asked to stop); return the exit status."""
+    """Run to completion (or the time limit, or until asked to stop); return the exit status.
+
+    ``on_poll`` runs between waits, for whoever follows the log as it grows.
+    """
     process = start_logged(argv, env=env, cwd=cwd, log=log)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
@@ -83,6 +87,7 @@ def run_logged(
                 return process.wait(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
+            on_poll()
             if should_stop():
                 raise CommandStopped(argv)
             if deadline is not None and time.monotonic() > deadline:

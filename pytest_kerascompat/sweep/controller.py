@@ -41,6 +41,7 @@ from pytest_kerascompat.sweep._processes import (
     start_logged,
     stop,
 )
+from pytest_kerascompat.sweep._progress import Ticker, worker_stage
 from pytest_kerascompat.sweep._schedule import CellTimings, start_order
 
 POLL_SECONDS = 0.05
@@ -296,6 +297,7 @@ def run_cell(
             log=settings.log_file(plan, "install"),
             cwd=settings.cwd,
             should_stop=stopping.is_set,
+            progress=lambda text: progress(plan.name, text, transient=True),
         )
     except (InstallError, CommandTimeout) as error:
         detail = getattr(error, "detail", str(error))
@@ -446,15 +448,18 @@ def watch(
     """Follow a worker until it exits or overruns; return the test it died in, if any."""
     running: str | None = None
     since = time.monotonic()
+    imported, tick = False, Ticker(status)
     try:
         while True:
             for event in reader.read():
                 run.apply(event, reader.path)
                 if event.get("event") == protocol.START:
                     running, since = event["test"], time.monotonic()
-                    status(f"test {len(run.settled) + 1}/{len(run.collected)}")
                 elif event.get("event") in (protocol.FINISH, protocol.SESSION):
                     running, since = None, time.monotonic()
+                    imported = True
+            seconds = time.monotonic() - since
+            tick(worker_stage(imported, running, len(run.settled), len(run.collected), seconds))
             returncode = process.poll()
             if returncode is not None:
                 for event in reader.read():

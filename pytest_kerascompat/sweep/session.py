@@ -25,6 +25,7 @@ from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
 from pytest_kerascompat.report import write_reports
 from pytest_kerascompat.report.terminal import write_table
+from pytest_kerascompat.sweep._progress import fit_line
 from pytest_kerascompat.sweep._rundirs import new_run_dir, resumable_cells
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
@@ -222,10 +223,12 @@ class StatusLine:
         if self.enabled and self.cells:
             if after_output:
                 self.reporter.ensure_newline()
-            line = "  ".join(f"[{cell}] {text}" for cell, text in self.cells.items())
-            width = shutil.get_terminal_size().columns
-            self.reporter.rewrite(line[: width - 1], erase=True)
+            self.reporter.rewrite(self.line(shutil.get_terminal_size().columns - 1), erase=True)
             self.drawn = True
+
+    def line(self, width: int) -> str:
+        """Every running cell gets its share, cut in the middle to keep its time."""
+        return fit_line([f"[{cell}] {text}" for cell, text in self.cells.items()], width)
 
     def clear(self) -> None:
         if self.enabled and self.drawn:
