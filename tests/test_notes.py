@@ -117,7 +117,7 @@ def junit(result: Result) -> Said:
 
 
 def pytest_summary(result: Result) -> Said:
-    report = pytest_report(result)
+    report = pytest_report(result, None)
     lines = str(report.longrepr).splitlines()
     headline = lines[0].removeprefix(f"[{CELL}] failed").removeprefix(": ")
     assert report.longrepr.reprcrash.message == Note.of(result).headline  # type: ignore[union-attr]
@@ -147,7 +147,7 @@ def test_an_exception_type_without_a_message_reads_as_the_type_alone() -> None:
     write_table(PlainWriter(stream, width=100), report_of(result))
     assert f"{TEST} [{CELL}]: failed - ValueError\n" in stream.getvalue()
     assert "None" not in stream.getvalue()
-    report = pytest_report(result)
+    report = pytest_report(result, None)
     assert report.longrepr.reprcrash.message == "failed: ValueError"  # type: ignore[union-attr]
 
 
@@ -161,6 +161,6 @@ def test_a_square_with_nothing_to_say_is_its_outcome_alone() -> None:
 
 def test_a_skipped_square_tells_pytest_the_same_headline() -> None:
     result = Result(CELL, TEST, Outcome.XFAILED, exc_type="TypeError", message="expected break")
-    report = pytest_report(result)
+    report = pytest_report(result, None)
     assert report.longrepr == (CELL, 0, "xfailed: TypeError: expected break")
     assert report.wasxfail == "TypeError: expected break"

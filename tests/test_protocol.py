@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_kerascompat.cell import fixtures, protocol
+from pytest_kerascompat.cell import fixtures, protocol, worker
 from pytest_kerascompat.sweep._launch import CELL_PACKAGE, prepare_cellpath
 from pytest_kerascompat.sweep.controller import CellRun, ProtocolError
 
@@ -106,6 +106,10 @@ def test_the_worker_writes_every_event_with_exactly_its_declared_fields(
     pytester.runpytest(*common, f"--kc-results={events}", "--continue-on-collection-errors")
     monkeypatch.setattr(fixtures, "_STACKS", {})
     pytester.runpytest(*common, f"--kc-results={events}", "--kc-require=no_such_module_here")
+    # Registered before parsing, as in a cell, the worker records a configuration refused.
+    pytester.runpytest(
+        "-p", "no:kerascompat", f"--kc-results={events}", "--no-such-option", plugins=[worker]
+    )
 
     written = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
     kinds = {event["event"] for event in written}

@@ -1,11 +1,12 @@
 """Everything the controller and a cell's worker must agree on, declared once.
 
-The controller starts ``<cell python> -m pytest -p kerascompat_cell.worker`` with the
-``--kc-*`` flags below and reads back the worker's events file: one JSON object per
-line, ``{"event": <kind>, "time": <seconds since the epoch>, ...}``, with the fields of
-that kind's ``TypedDict``. The controller adds ``casualty`` events of its own to the same
-file. Both sides import this module, so it runs on Python 3.7+ and imports only the
-standard library (it is copied into every cell with the rest of ``cell/``).
+The controller starts ``<cell python> -m kerascompat_cell`` (pytest with the worker
+plugin registered before the command line is parsed) with the ``--kc-*`` flags below,
+and reads back the worker's events file: one JSON object per line, ``{"event": <kind>,
+"time": <seconds since the epoch>, ...}``, with the fields of that kind's ``TypedDict``.
+The controller adds ``casualty`` events of its own to the same file. Both sides import
+this module, so it runs on Python 3.7+ and imports only the standard library (it is
+copied into every cell with the rest of ``cell/``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ CELL_PACKAGE = "kerascompat_cell"
 #: The probes' directory inside the cell package, and their one module.
 PROBES_DIR = "probes"
 PROBES_MODULE = "test_data_feeding.py"
+#: Inside the cell package: the options and ini keys of the controller's plugin, which the
+#: worker accepts and ignores so that a user's configuration naming them stays valid.
+HOST_OPTIONS_FILE = "host_options.json"
+#: Most characters of pytest's report text a ``finish`` event carries; a longer one keeps
+#: its head and tail (the whole text is in the worker log).
+LONGREPR_LIMIT = 60_000
 #: How a sweep names a built-in probe's square (``probes::test_fit_generator``), whatever
 #: directory the controller put the probes in.
 PROBE_PREFIX = "probes::"
@@ -76,6 +83,7 @@ COLLECT_ERROR = "collect_error"
 START = "start"
 FINISH = "finish"
 CASUALTY = "casualty"
+USAGE_ERROR = "usage_error"
 DONE = "done"
 
 
@@ -152,6 +160,7 @@ class CollectErrorEvent(TypedDict):
     exc_type: Optional[str]
     message: Optional[str]
     missing: Optional[Missing]
+    longrepr: Optional[str]  # pytest's report of the failed import
 
 
 class StartEvent(TypedDict):
@@ -178,6 +187,19 @@ class FinishEvent(TypedDict):
     message: Optional[str]
     missing: Optional[Missing]
     duration: float
+    #: pytest's own report text of a test that did not pass (traceback in the ``--tb``
+    #: style asked for, assertion diff, captured output); ``None`` for passes and skips.
+    longrepr: Optional[str]
+
+
+class UsageErrorEvent(TypedDict):
+    """pytest in this cell refused the user's configuration (an unknown option or ini
+    key, a plugin that does not load); ``done`` follows and no test runs."""
+
+    event: str
+    time: float
+    exc_type: str
+    message: str
 
 
 class CasualtyEvent(TypedDict):
@@ -199,6 +221,7 @@ class DoneEvent(TypedDict):
 EVENTS: Dict[str, type] = {
     SESSION: SessionEvent,
     IMPORT_ERROR: ImportErrorEvent,
+    USAGE_ERROR: UsageErrorEvent,
     COLLECT_ERROR: CollectErrorEvent,
     COLLECTED: CollectedEvent,
     START: StartEvent,

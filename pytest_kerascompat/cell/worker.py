@@ -1,10 +1,10 @@
 """The pytest plugin a cell's worker runs with: select tests, run them, log JSON events.
 
-The controller starts ``<cell python> -m pytest -p kerascompat_cell.worker
---kc-results=FILE ...`` inside every cell and reads ``FILE`` back, one JSON object per
-line.  The file is the only channel back: it is flushed after every line so that when
-TensorFlow segfaults or a test hangs and is killed, everything up to the ``start`` of the
-guilty test is already on disk.
+The controller starts ``<cell python> -m kerascompat_cell --kc-results=FILE ...``
+(pytest with this plugin registered before parsing) inside every cell and reads ``FILE``
+back, one JSON object per line.  The file is the only channel back: it is flushed after
+every line so that when TensorFlow segfaults or a test hangs and is killed, everything up
+to the ``start`` of the guilty test is already on disk.
 
 Runs on Python 3.7+ with pytest 7.4+, imports only the standard library and pytest, and
 imports its siblings relatively (it is loaded both as ``kerascompat_cell.worker`` and as
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import io
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from typing import IO, Any, Dict, Generator, Iterable, List, NamedTuple, Optiona
 
 import pytest
 
-from . import fixtures, protocol
+from . import fixtures, protocol, user_config
 
 MARKER = "keras_compat"
 MARKER_HELP = (
@@ -48,7 +49,8 @@ DEFAULT_PROBES_DIR = Path(__file__).resolve().parent / protocol.PROBES_DIR
 # --------------------------------------------------------------------------- options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    user_config.add_stand_ins(parser, pluginmanager)
     group = parser.getgroup("kerascompat worker")
     group.addoption(
         protocol.RESULTS_FLAG,
@@ -101,6 +103,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="end the process with os._exit once every event is written, skipping the "
         "interpreter teardown (0.3 to 0.6 s for TensorFlow, and it decides nothing)",
     )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_cmdline_parse(pluginmanager: Any, args: List[str]) -> Generator[None, Any, None]:
+    """The user's configuration made inert where the controller applies it; a refusal
+    recorded, since no ``--kc-*`` option (nor the Recorder) exists when parsing fails.
+
+    Seen only when this plugin is registered before parsing (``python -m kerascompat_cell``).
+    """
+    outcome = yield
+    if outcome.excinfo is None:
+        user_config.neutralise(outcome.get_result().option)
+    elif user_config.is_refusal(outcome.excinfo[1]):
+        path = user_config.results_path(args)
+        if path:
+            log = EventLog(path)
+            log.write(protocol.USAGE_ERROR, **user_config.usage_error_fields(outcome.excinfo[1]))
+            log.write(protocol.DONE, exitstatus=user_config.USAGE_ERROR_STATUS)
+            log.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -365,9 +386,13 @@ class Phase(NamedTuple):
     exc: Optional[BaseException]
     duration: float
     longrepr: Optional[str]
+    #: pytest's whole report text when the phase did not pass (:func:`report_text`).
+    report: Optional[str] = None
 
     @classmethod
-    def from_report(cls, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Phase:
+    def from_report(
+        cls, report: pytest.TestReport, call: pytest.CallInfo[None], showcapture: str = "all"
+    ) -> Phase:
         return cls(
             when=report.when,
             outcome=report.outcome,
@@ -375,7 +400,47 @@ class Phase(NamedTuple):
             exc=call.excinfo.value if call.excinfo is not None else None,
             duration=float(getattr(report, "duration", 0.0) or 0.0),
             longrepr=_longrepr_line(report),
+            report=report_text(report, showcapture),
         )
+
+
+def report_text(report: Any, showcapture: str = "all") -> Optional[str]:
+    """What pytest prints for a report under FAILURES (or ERRORS): the traceback in the
+    ``--tb`` style of this run, then the captured output ``--show-capture`` keeps.
+
+    ``None`` for a pass or a skip, which have no traceback.
+    """
+    if report.passed or report.longrepr is None or isinstance(report.longrepr, tuple):
+        return None
+    parts = [terminal_text(report)]
+    if showcapture != "no":
+        for title, content in report.sections:
+            if showcapture == "all" or showcapture in title:
+                parts += [f" {title} ".center(80, "-"), content.rstrip("\n")]
+    return clip("\n".join(parts), protocol.LONGREPR_LIMIT)
+
+
+def terminal_text(report: Any) -> str:
+    """``report.toterminal`` without markup. (``longreprtext`` strips the text, and with it
+    the indent of the first source line.)"""
+    try:
+        from _pytest._io import TerminalWriter
+    except ImportError:  # pragma: no cover - a pytest that moved it
+        return str(report.longreprtext)
+    buffer = io.StringIO()
+    writer = TerminalWriter(buffer)
+    writer.hasmarkup = False
+    report.toterminal(writer)
+    return buffer.getvalue().strip("\n")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` whole if short enough, else its head and tail around a note of the cut."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[... {cut} characters cut here; the worker log has them ...]\n{tail}"
 
 
 def _longrepr_line(report: pytest.TestReport) -> Optional[str]:
@@ -456,6 +521,7 @@ def summarize(phases: List[Phase], interrupted: Optional[BaseException]) -> Dict
         outcome, phase = decided
         fields.update(outcome=outcome, when=phase.when, **phase_details(outcome, phase))
     fields["duration"] = duration
+    fields["longrepr"] = decided[1].report if decided is not None else None
     return fields
 
 
@@ -728,6 +794,15 @@ class Recorder:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
 
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> Generator[None, Any, None]:
+        """pytest 8+ checks ini keys after collecting: ``--strict-config`` (or
+        ``filterwarnings = error``) refuses an unknown one here, after the imports."""
+        outcome = yield
+        if outcome.excinfo is not None and user_config.is_refusal(outcome.excinfo[1]):
+            fields = user_config.usage_error_fields(outcome.excinfo[1])
+            self.log.write(protocol.USAGE_ERROR, **fields)
+
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
         """A module that fails to import (a removed name at its top) is a square too."""
         if not isinstance(report, pytest.CollectReport) or call.excinfo is None:
@@ -744,6 +819,7 @@ class Recorder:
             api=None,
             probe=probe,
             outcome="error",
+            longrepr=report_text(report),
             **details,
         )
 
@@ -787,7 +863,8 @@ class Recorder:
         outcome = yield
         phases = self.phases.get(item.nodeid)
         if phases is not None and outcome.excinfo is None:
-            phases.append(Phase.from_report(outcome.get_result(), call))
+            showcapture = str(getattr(item.config.option, "showcapture", "all"))
+            phases.append(Phase.from_report(outcome.get_result(), call, showcapture))
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
         if when == "runtest" and nodeid:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_kerascompat.model.results import Outcome, Result
+from pytest_kerascompat.model.results import Outcome, Report, Result
 
 SCAN_COMMAND = "python -m pytest_kerascompat scan"
 HINT_LABEL = "hint: "
 RULE_LABEL = "caught by: "
+LOG_LABEL = "worker log: "
 
 
 def scan_command(rule: str | None) -> str | None:
@@ -59,3 +60,45 @@ class Note:
     def lines(self) -> list[str]:
         """The message, the hint and the scan, one per line, as plain text shows them."""
         return [line for line in (self.message, self.hint_line, self.rule_line) if line]
+
+
+def pytest_report(result: Result, log: str | None = None) -> str | None:
+    """pytest's own report of a square (what its terminal printed under FAILURES in the
+    cell), then where the worker's whole output is; ``None`` when there is no report."""
+    if not result.longrepr:
+        return None
+    return result.longrepr.rstrip("\n") + (f"\n{LOG_LABEL}{log}" if log else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureReport:
+    """pytest's report of one test, shared by the cells where its text was the same."""
+
+    cells: tuple[str, ...]
+    text: str
+    logs: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"pytest's report ({', '.join(self.cells)})"
+
+    @property
+    def body(self) -> str:
+        """The report, then each cell's worker log (its file name holds the cell's)."""
+        return "\n".join([self.text, *(LOG_LABEL + log for log in self.logs)])
+
+
+def failure_reports(report: Report, test: str, cells: list[str]) -> list[FailureReport]:
+    """The reports of ``test`` in ``cells``, each distinct text once with its cells, as the
+    folded details of Markdown and HTML show them."""
+    logs = {cell.name: cell.worker_log for cell in report.cells}
+    squares = report.squares()
+    by_text: dict[str, list[str]] = {}
+    for cell in cells:
+        square = squares.get((test, cell))
+        if square is not None and square.longrepr:
+            by_text.setdefault(square.longrepr.rstrip("\n"), []).append(cell)
+    return [
+        FailureReport(tuple(names), text, tuple(log for name in names if (log := logs.get(name))))
+        for text, names in by_text.items()
+    ]

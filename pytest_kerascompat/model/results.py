@@ -61,12 +61,15 @@ class CellStatus(str, enum.Enum):
     OK = "ok"
     INSTALL_ERROR = "install-error"
     IMPORT_ERROR = "import-error"
+    #: pytest in the cell refused the user's configuration (an option or ini key of a
+    #: plugin not installed there): no test could run, and TensorFlow is not to blame.
+    USAGE_ERROR = "usage-error"
     NO_INTERPRETER = "no-interpreter"
 
     @property
     def is_broken(self) -> bool:
-        """Install and import failures fail the run; a missing interpreter only informs."""
-        return self in (CellStatus.INSTALL_ERROR, CellStatus.IMPORT_ERROR)
+        """Install, import and usage failures fail the run; a missing interpreter informs."""
+        return self in (CellStatus.INSTALL_ERROR, CellStatus.IMPORT_ERROR, CellStatus.USAGE_ERROR)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +89,8 @@ class CellReport:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     keras_module: str | None = None
     duration: float | None = None
+    #: The log of this cell's workers: pytest's whole output there.
+    worker_log: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -121,6 +126,11 @@ class Result:
     probe: bool = False
     detail: str | None = None
     rule: str | None = None
+    #: pytest's own report of a square that did not pass, as its terminal prints it
+    #: under FAILURES: traceback (in the ``--tb`` style asked for), assertion diff and
+    #: captured output. ``None`` for passes, skips, and squares no test report exists
+    #: for (crashes, timeouts, cells that could not run).
+    longrepr: str | None = None
     #: The id of the known change the hint came from. Not written to the JSON report,
     #: which keeps the rule it names; so not compared either.
     change: str | None = dataclasses.field(default=None, compare=False)

@@ -18,7 +18,14 @@ import html
 from collections.abc import Iterable, Mapping
 from importlib import resources
 
-from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, Note, plural
+from pytest_kerascompat.model.notes import (
+    HINT_LABEL,
+    RULE_LABEL,
+    FailureReport,
+    Note,
+    failure_reports,
+    plural,
+)
 from pytest_kerascompat.model.results import (
     CellReport,
     CellStatus,
@@ -76,6 +83,7 @@ STATUS_FAMILIES: Mapping[CellStatus, str] = {
     CellStatus.OK: PASS,
     CellStatus.INSTALL_ERROR: BREAK,
     CellStatus.IMPORT_ERROR: BREAK,
+    CellStatus.USAGE_ERROR: BREAK,
     CellStatus.NO_INTERPRETER: MUTED,
 }
 NOT_COLLECTED_CLASS = "outcome-not-collected"
@@ -157,7 +165,7 @@ def legend() -> str:
     entries = [(outcome_class(outcome), outcome.value) for outcome in Outcome]
     entries += [
         (NOT_COLLECTED_CLASS, "not collected"),
-        (status_class(CellStatus.INSTALL_ERROR), "install-error / import-error"),
+        (status_class(CellStatus.INSTALL_ERROR), "install-error / import-error / usage-error"),
         (status_class(CellStatus.NO_INTERPRETER), "no-interpreter"),
     ]
     items = "".join(
@@ -293,7 +301,12 @@ def notes(report: Report) -> str:
     if cells:
         parts.append(f"<h2>Cells that did not run</h2><ul>{''.join(map(cell_note, cells))}</ul>")
     results = [
-        result_note(row_label(report, result.test), note, where)
+        result_note(
+            row_label(report, result.test),
+            note,
+            where,
+            "".join(map(failure_note, failure_reports(report, result.test, where))),
+        )
         for result, note, where in notable_results(report)
     ]
     if results:
@@ -307,7 +320,7 @@ def cell_note(cell: CellReport) -> str:
     return f'<li>{badge} <span class="note-test">{esc(cell.name)}</span>{detail}</li>'
 
 
-def result_note(test: str, note: Note, cells: Iterable[str]) -> str:
+def result_note(test: str, note: Note, cells: Iterable[str], reports: str = "") -> str:
     badge = f'<span class="badge {outcome_class(note.outcome)}">{note.outcome.value}</span>'
     where = f'<span class="note-cells">{esc(", ".join(cells))}</span>'
     label = f'<span class="note-test">{esc(test)}</span>'
@@ -316,7 +329,15 @@ def result_note(test: str, note: Note, cells: Iterable[str]) -> str:
         lines += f'<div class="note-hint">{esc(HINT_LABEL + note.hint)}</div>'
     if note.command:
         lines += f'<div class="note-rule">{RULE_LABEL}<code>{esc(note.command)}</code></div>'
-    return f"<li>{badge} {label} {where}{lines}</li>"
+    return f"<li>{badge} {label} {where}{lines}{reports}</li>"
+
+
+def failure_note(found: FailureReport) -> str:
+    """pytest's report of the note above, folded until asked for."""
+    return (
+        f'<details class="note-report"><summary>{esc(found.summary)}</summary>'
+        f"<pre>{esc(found.body)}</pre></details>"
+    )
 
 
 # --- the stylesheet and the script, from the package's assets ---------------------------

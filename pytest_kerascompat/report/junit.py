@@ -14,7 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from pytest_kerascompat.model.notes import Note
+from pytest_kerascompat.model.notes import Note, pytest_report
 from pytest_kerascompat.model.results import (
     PROBE_PREFIX,
     CellReport,
@@ -114,7 +114,8 @@ def result_case(cell: str, result: Result) -> ET.Element:
         element = ET.SubElement(case, kind, message=clean(note.headline))
         if kind != "skipped":
             element.set("type", clean(result.exc_type or result.outcome.value))
-        element.text = clean(body(note)) or None
+        report = pytest_report(result)
+        element.text = clean(body(note) + (f"\n\n{report}" if report else "")) or None
     elif result.outcome is not Outcome.PASSED or result.message:
         text = f"outcome: {result.outcome.value}\n{body(note)}".rstrip()
         ET.SubElement(case, "system-out").text = clean(text)

@@ -12,7 +12,14 @@ import html
 import re
 from collections.abc import Iterable
 
-from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, Note, plural
+from pytest_kerascompat.model.notes import (
+    HINT_LABEL,
+    RULE_LABEL,
+    FailureReport,
+    Note,
+    failure_reports,
+    plural,
+)
 from pytest_kerascompat.model.results import (
     CellReport,
     CellStatus,
@@ -47,6 +54,7 @@ STATUS_MARKERS: dict[CellStatus, str] = {
     CellStatus.OK: "",
     CellStatus.INSTALL_ERROR: "⛔",
     CellStatus.IMPORT_ERROR: "⛔",
+    CellStatus.USAGE_ERROR: "⛔",
     CellStatus.NO_INTERPRETER: "⚪",
 }
 NOT_COLLECTED_MARKER = "\u2013"  # an en dash: a lone "-" reads as a typo
@@ -143,7 +151,7 @@ def legend() -> str:
     entries = [f"{MARKERS[outcome]} {outcome.value}" for outcome in Outcome]
     entries += [
         f"{NOT_COLLECTED_MARKER} not collected",
-        f"{STATUS_MARKERS[CellStatus.INSTALL_ERROR]} install-error / import-error",
+        f"{STATUS_MARKERS[CellStatus.INSTALL_ERROR]} install-error / import-error / usage-error",
         f"{STATUS_MARKERS[CellStatus.NO_INTERPRETER]} no-interpreter",
     ]
     return "**Legend:** " + " · ".join(entries)
@@ -173,6 +181,7 @@ def fenced(text: str, *, indent: str) -> str:
 def square_notes(report: Report) -> str:
     items = [
         result_item(row_label(report, result.test), note, cells)
+        + "".join(failure_details(found) for found in failure_reports(report, result.test, cells))
         for result, note, cells in notable_results(report)
     ]
     if not items:
@@ -190,6 +199,12 @@ def result_item(label: str, note: Note, cells: list[str]) -> str:
     if note.command:
         lines.append(f"  - {RULE_LABEL}{code(note.command)}")
     return "\n".join(lines)
+
+
+def failure_details(found: FailureReport) -> str:
+    """pytest's report folded under the note's item, as GitHub renders a nested block."""
+    summary = f"  <details><summary>{html.escape(found.summary, quote=False)}</summary>\n\n"
+    return "\n" + summary + fenced(found.body, indent="  ") + "\n\n  </details>"
 
 
 def details(summary: str, items: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -45,6 +46,10 @@ class WorkerCall:
     stack_file: Path | None = None
     rootdir: Path | None = None
     inifile: Path | None = None
+    #: How pytest words a failure in the cell (``--tb``, ``-l``...), as the user asked.
+    report_args: tuple[str, ...] = ()
+    #: Where pytest-cov (if the configuration runs it) writes this cell's coverage data.
+    coverage_file: Path | None = None
 
     @property
     def probes_dir(self) -> Path:
@@ -58,9 +63,12 @@ def cell_sources() -> list[Path]:
 def prepare_cellpath(cache_dir: Path) -> Path:
     """Copy the cell-side package once per content; return the directory for PYTHONPATH."""
     digest = hashlib.sha256()
+    generated = {protocol.HOST_OPTIONS_FILE: host_options_json()}
     for path in cell_sources():
         digest.update(str(path.relative_to(SOURCE)).encode())
         digest.update(path.read_bytes())
+    for name, text in sorted(generated.items()):
+        digest.update(name.encode() + text.encode())
     target = cache_dir / "cellpath" / digest.hexdigest()[:16]
     if (target / CELL_PACKAGE).is_dir():
         return target
@@ -70,6 +78,8 @@ def prepare_cellpath(cache_dir: Path) -> Path:
         destination = staging / CELL_PACKAGE / path.relative_to(SOURCE)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
+    for name, text in generated.items():
+        (staging / CELL_PACKAGE / name).write_text(text, encoding="utf-8")
     (staging / PROBES_INI).write_text("[pytest]\n", encoding="utf-8")
     try:
         staging.rename(target)
@@ -80,10 +90,30 @@ def prepare_cellpath(cache_dir: Path) -> Path:
     return target
 
 
+def host_options_json() -> str:
+    """The controller plugin's options and ini keys, which a cell accepts and ignores.
+
+    From the one declaration of them (``config/options.py``), imported here only: the
+    cell side reads this file, since it cannot import the controller (see
+    ``cell/user_config.py``).
+    """
+    from pytest_kerascompat.config.options import OPTIONS
+
+    declared = [
+        {
+            "flags": [option.option],
+            "takes_value": not option.switch,
+            "ini": option.name if option.mirrored else None,
+        }
+        for option in OPTIONS
+    ]
+    return json.dumps(declared, indent=1) + "\n"
+
+
 def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
+    """``python -m kerascompat_cell``: pytest with the worker registered before parsing."""
     argv = [
-        str(python), "-m", "pytest",
-        "-p", f"{CELL_PACKAGE}.worker", "-p", "no:kerascompat", "-p", "no:cacheprovider",
+        str(python), "-m", CELL_PACKAGE, "-p", "no:kerascompat", "-p", "no:cacheprovider",
         "--continue-on-collection-errors", protocol.QUICK_EXIT_FLAG,
         protocol.RESULTS_FLAG, str(call.results),
         protocol.CELL_FLAG, plan.name,
@@ -99,6 +129,7 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
         argv += [protocol.STACK_FILE_FLAG, str(call.stack_file)]
     if call.skip_file:
         argv += [protocol.SKIP_FLAG, str(call.skip_file)]
+    argv += list(call.report_args)
     argv += configuration_args(call)
     if call.mode in protocol.PROBE_MODES:
         argv += probe_paths(call)
@@ -136,13 +167,23 @@ def required_modules(plan: CellPlan) -> list[str]:
 
 
 def worker_env(
-    plan: CellPlan, cellpath: Path, location: Path, base: Mapping[str, str] | None = None
+    plan: CellPlan,
+    cellpath: Path,
+    location: Path,
+    base: Mapping[str, str] | None = None,
+    coverage_file: Path | None = None,
 ) -> dict[str, str]:
-    """The cell's own variables over the caller's, with only the cell package importable."""
+    """The cell's own variables over the caller's, with only the cell package importable.
+
+    With ``coverage_file``, a configuration running pytest-cov writes each cell's data
+    apart (``coverage combine`` joins them) instead of cells overwriting one ``.coverage``.
+    """
     env = bytecode_env(plan, location, os.environ if base is None else base)
     env.pop("PYTHONPATH", None)
     env.update(plan.env)
     env["PYTHONPATH"] = str(cellpath)
+    if coverage_file is not None:
+        env["COVERAGE_FILE"] = str(coverage_file)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 

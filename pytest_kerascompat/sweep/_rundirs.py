@@ -46,6 +46,11 @@ def stack_file(run_dir: Path, cell: str, attempt: int) -> Path:
     return run_dir / f"{cell}.stack.{attempt}.txt"
 
 
+def coverage_file(run_dir: Path, cell: str) -> Path:
+    """Where pytest-cov writes this cell's coverage data, if the user's configuration runs it."""
+    return run_dir / f"{cell}.coverage"
+
+
 def new_run_dir(runs_dir: Path) -> Path:
     """A fresh directory; the name sorts by start time and two sweeps never share one."""
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"

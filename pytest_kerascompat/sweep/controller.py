@@ -33,6 +33,7 @@ from pytest_kerascompat.model.results import (
 )
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep import _rundirs
+from pytest_kerascompat.sweep._config_errors import describe_usage_error
 from pytest_kerascompat.sweep._launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
 from pytest_kerascompat.sweep._processes import (
     CommandTimeout,
@@ -68,6 +69,8 @@ class SweepSettings:
     rootdir: Path | None = None
     inifile: Path | None = None
     resume_from: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+    #: pytest options that decide how a failure is worded (``--tb``, ``-l``...).
+    report_args: tuple[str, ...] = ()
 
     def timeout_for(self, plan: CellPlan) -> float:
         return self.timeout or plan.spec.timeout
@@ -103,6 +106,7 @@ class CellRun:
 
     session: protocol.SessionEvent | None = None
     import_error: protocol.ImportErrorEvent | None = None
+    usage_error: protocol.UsageErrorEvent | None = None
     collected: dict[str, protocol.CollectedTest] = dataclasses.field(default_factory=dict)
     finished: dict[str, protocol.FinishEvent] = dataclasses.field(default_factory=dict)
     casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
@@ -126,6 +130,13 @@ class CellRun:
 
     def on_import_error(self, event: protocol.ImportErrorEvent) -> None:
         self.import_error = event.copy()
+
+    def on_usage_error(self, event: protocol.UsageErrorEvent) -> None:
+        """pytest refused the configuration (maybe only after collecting): nothing ran, so
+        the cell has no squares, only its status."""
+        self.usage_error = event.copy()
+        self.collected.clear()
+        self.collect_errors.clear()
 
     def on_collected(self, event: protocol.CollectedEvent) -> None:
         for test in event.get("tests", []):
@@ -385,7 +396,7 @@ def run_workers(
         argv = worker_argv(venv_python(location), plan, call)
         process = start_logged(
             argv,
-            env=worker_env(plan, cellpath, location),
+            env=worker_env(plan, cellpath, location, coverage_file=call.coverage_file),
             cwd=settings.cwd,
             log=settings.log_file(plan, "worker"),
         )
@@ -434,6 +445,8 @@ def worker_call(
         stack_file=_rundirs.stack_file(settings.run_dir, plan.name, attempt),
         rootdir=settings.rootdir,
         inifile=settings.inifile,
+        report_args=settings.report_args,
+        coverage_file=_rundirs.coverage_file(settings.run_dir, plan.name),
     )
 
 
@@ -555,7 +568,9 @@ def assemble(
     plan: CellPlan, run: CellRun, settings: SweepSettings, duration: float
 ) -> tuple[CellReport, list[Result]]:
     report = dataclasses.replace(
-        base_report(plan, *cell_status(plan, run, settings)), duration=round(duration, 2)
+        base_report(plan, *cell_status(plan, run, settings)),
+        duration=round(duration, 2),
+        worker_log=str(settings.log_file(plan, "worker")),
     )
     if run.session:
         report = dataclasses.replace(
@@ -580,6 +595,8 @@ def cell_status(
     plan: CellPlan, run: CellRun, settings: SweepSettings
 ) -> tuple[CellStatus, str | None]:
     log = settings.log_file(plan, "worker")
+    if run.usage_error:
+        return CellStatus.USAGE_ERROR, f"{describe_usage_error(run.usage_error)}\nlog: {log}"
     if run.import_error:
         error = run.import_error
         text = f"{error.get('exc_type')}: {error.get('message')}"
@@ -633,6 +650,7 @@ def verdict_result(
         message=verdict.message,
         exc_type=verdict.exc_type,
         hint=verdict.hint,
+        longrepr=event.get("longrepr"),
         change=verdict.change,
         duration=event.get("duration"),
     )

@@ -19,7 +19,7 @@ from pytest_kerascompat.cell.protocol import MODE_BOTH, MODE_PROBES, MODE_USER
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
-from pytest_kerascompat.model.notes import Note
+from pytest_kerascompat.model.notes import Note, pytest_report
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
@@ -147,6 +147,7 @@ class MatrixSession:
             timeout=self.settings.timeout,
             rootdir=rootdir,
             inifile=Path(self.config.inipath) if self.config.inipath else None,
+            report_args=report_args(self.config),
         )
         if not self.settings.resume:
             return settings
@@ -169,7 +170,7 @@ class MatrixSession:
         self.report.results.extend(results)
         hook = self.config.hook
         for result in results:
-            report = test_report(result)
+            report = test_report(result, cell.worker_log)
             hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
             hook.pytest_runtest_logreport(report=report)
             hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
@@ -252,13 +253,31 @@ def forwarded_args(config: pytest.Config) -> tuple[str, ...]:
     return tuple(args)
 
 
-def test_report(result: Result) -> pytest.TestReport:
+def report_args(config: pytest.Config) -> tuple[str, ...]:
+    """How the user asked pytest to word failures, for the cells' own pytest to follow:
+    ``--tb``, ``--show-capture``, ``-l`` and full assertion diffs (``-vv``)."""
+    option = config.option
+    args = []
+    if option.tbstyle not in ("auto", "no", "line"):
+        args.append(f"--tb={option.tbstyle}")
+    if option.showcapture != "all":
+        args.append(f"--show-capture={option.showcapture}")
+    if option.showlocals:
+        args.append("--showlocals")
+    if option.fulltrace:
+        args.append("--full-trace")
+    if config.get_verbosity() >= 2:
+        args.append("-vv")
+    return tuple(args)
+
+
+def test_report(result: Result, log: str | None) -> pytest.TestReport:
     """A square as pytest sees a test: ``cell::test``, with our outcome attached."""
     failing = result.outcome.is_breaking and not result.probe
     outcome = PYTEST_OUTCOME.get(result.outcome, "failed" if failing else "passed")
     longrepr: Any = None
     if outcome == "failed":
-        longrepr = SquareRepr(result)
+        longrepr = SquareRepr(result, log)
     elif outcome == "skipped":
         longrepr = (result.cell, 0, Note.of(result).headline)
     report = pytest.TestReport(
@@ -288,12 +307,15 @@ class CrashLine:
 class SquareRepr:
     """A failing square as pytest prints it: outcome, message, hint, scan rule, stack."""
 
-    def __init__(self, result: Result) -> None:
+    def __init__(self, result: Result, log: str | None = None) -> None:
         note = Note.of(result)
         self.lines = [f"[{result.cell}] {note.headline}"]
         self.lines += [line for line in (note.hint_line, note.rule_line) if line]
         if note.detail:
             self.lines += ["", *note.detail.splitlines()]
+        report = pytest_report(result, log)
+        if report:
+            self.lines += ["", *report.splitlines()]
         self.reprcrash = CrashLine(result.cell, 0, note.headline)
 
     def toterminal(self, writer: Any) -> None:
