@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from pytest_kerascompat.commands import bisect as bisect_command
 from pytest_kerascompat.commands import ci_matrix as ci_matrix_command
+from pytest_kerascompat.commands import diff as diff_command
 from pytest_kerascompat.commands import merge as merge_command
 from pytest_kerascompat.commands.scan import command as scan_command
 from pytest_kerascompat.config._validation import CommandError
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     ci_matrix_command.add_parser(commands).set_defaults(run=ci_matrix_command.run)
     scan_command.add_parser(commands).set_defaults(run=scan_command.run)
     bisect_command.add_parser(commands).set_defaults(run=bisect_command.run)
+    diff_command.add_parser(commands).set_defaults(run=diff_command.run)
     return parser
 
 
