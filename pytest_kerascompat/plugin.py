@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
 from pytest_kerascompat.config import options
@@ -15,6 +17,17 @@ MARKER = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
+    """A sweep runs no test in this process: pytest-cov (``--cov`` in ``addopts``) measures
+    in the cells, each into the run directory, so here it would only report "no data
+    collected" and overwrite ``.coverage``. ``--no-cov`` before pytest-cov starts."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "keras_matrix", False) or getattr(namespace, "keras_probes", False):
+        namespace.no_cov = True
+    yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

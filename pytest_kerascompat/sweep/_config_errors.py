@@ -82,9 +82,10 @@ def missing_plugin_advice(message: str) -> str | None:
     if found:
         options = [word.split("=", 1)[0] for word in found.group(1).split() if word[:1] == "-"]
         names = ", ".join(options) or found.group(1)
+        what = "is an option" if len(options) == 1 else "are options"
         return (
-            f"{names} (from addopts or PYTEST_ADDOPTS) belongs to a pytest plugin that is not "
-            f"installed in this cell: " + WHERE_TO_INSTALL.format(plugins_for(options))
+            f"{names} (from addopts or PYTEST_ADDOPTS) {what} of a pytest plugin not "
+            "installed in this cell: " + WHERE_TO_INSTALL.format(plugins_for(options))
         )
     found = UNKNOWN_INI.search(message)
     if found:
