@@ -71,6 +71,7 @@ SAMPLES = {
     "--keras-jobs=N": ("2", "jobs", 2),
     "--keras-timeout=SECONDS": ("7.5", "timeout", 7.5),
     "--keras-no-pins": ("off", "pins", False),
+    "--keras-all-tests": ("1", "all_tests", True),
     "--keras-resume": ("yes", "resume", True),
 }
 

@@ -524,11 +524,12 @@ def test_a_square_whose_change_has_a_scan_rule_names_it(report: Report) -> None:
         (Outcome.REMOVED, "fit_workers"),
         (Outcome.FAILED, "fit_workers"),
         (Outcome.DEPRECATED, "fit_workers"),
-        (Outcome.XFAILED, None),
-        (Outcome.TIMEOUT, None),
+        (Outcome.XFAILED, "fit_workers"),
+        (Outcome.XPASSED, "fit_workers"),
+        (Outcome.TIMEOUT, "fit_workers"),
     ],
 )
-def test_only_squares_the_scanner_would_have_predicted_name_the_rule(
+def test_every_square_that_matches_a_known_change_names_its_rule_whatever_the_outcome(
     outcome: Outcome, rule: str | None
 ) -> None:
     square = Result("tf2.16", WORKERS, outcome, hint=WORKERS_HINT, change="fit_workers")
@@ -551,6 +552,7 @@ def test_the_rule_comes_from_the_changes_id_not_from_the_hints_wording() -> None
 def test_the_json_report_keeps_its_fields_and_leaves_the_change_id_out(report: Report) -> None:
     fields = {"cell", "test", "api", "outcome", "message", "duration", "exc_type", "hint"}
     fields |= {"probe", "detail", "rule", "longrepr"}
+    fields |= {"warnings", "warnings_omitted"}
     assert all(set(result) == fields for result in json.loads(report.to_json())["results"])
 
 

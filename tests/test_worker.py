@@ -468,7 +468,7 @@ def test_finish_event_maps_outcomes_the_way_pytest_counts_them(
 
 
 def test_xfailed_test_still_names_what_went_missing(outcomes: dict[str, Event]) -> None:
-    assert outcomes["test_xfails"]["missing"] == {
+    assert named(outcomes["test_xfails"]["missing"]) == {
         "kind": "attribute",
         "name": "fit_generator",
         "owner": "Model",
@@ -573,6 +573,11 @@ def missing(pytester: pytest.Pytester) -> dict[str, Any]:
 NEW_NAMES = sys.version_info >= (3, 10)
 
 
+def named(missing: dict[str, Any]) -> dict[str, Any]:
+    """What is missing and where it was looked up, without whose class it was."""
+    return {key: missing[key] for key in ("kind", "name", "owner")}
+
+
 @pytest.mark.parametrize(
     ("test", "expected"),
     [
@@ -593,7 +598,59 @@ NEW_NAMES = sys.version_info >= (3, 10)
 def test_finish_event_names_the_missing_attribute_import_or_keyword(
     missing: dict[str, Any], test: str, expected: dict[str, str]
 ) -> None:
-    assert missing[test] == expected
+    assert named(missing[test]) == expected
+
+
+def test_a_missing_attribute_or_keyword_carries_whose_class_and_callable_it_was(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        trainerlib="""
+        class Model:
+            def fit(self, x, epochs=1):
+                return x
+        """,
+        test_whose="""
+        import pytest
+        import trainerlib
+
+        pytestmark = pytest.mark.keras_compat
+
+        class Regressor(trainerlib.Model):
+            pass
+
+        class Plain:
+            pass
+
+        def train(data):
+            return data
+
+        def test_subclass_attribute():
+            model = Regressor()
+            model.fit_generator(None)
+
+        def test_plain_attribute():
+            Plain().fit_generator
+
+        def test_library_keyword():
+            model = Regressor()
+            model.fit(1, workers=2)
+
+        def test_own_keyword():
+            train(1, workers=2)
+        """,
+    )
+    _, events = run_worker(pytester)
+    seen = {test.split("::")[-1]: event["missing"] for test, event in finished(events).items()}
+
+    assert seen["test_subclass_attribute"]["mro"] == [
+        "test_whose.Regressor", "trainerlib.Model", "object"
+    ]  # fmt: skip
+    assert seen["test_plain_attribute"]["mro"] == ["test_whose.Plain", "object"]
+    assert seen["test_library_keyword"]["raised_by"] == "trainerlib"
+    assert seen["test_library_keyword"]["mro"] == ["trainerlib.Model", "object"]
+    assert seen["test_own_keyword"]["raised_by"] == "test_whose"
+    assert seen["test_own_keyword"]["mro"] is None
 
 
 # ------------------------------------------------------------------ warnings, logs
@@ -870,7 +927,7 @@ def test_describe_exception_parses_a_lazy_modules_attribute_error_message() -> N
     # Raised by a module ``__getattr__``: no ``name``/``obj`` to rely on.
     exc = AttributeError("module 'keras.preprocessing.image' has no attribute 'ImageDataGenerator'")
 
-    assert describe_exception(exc)["missing"] == {
+    assert named(describe_exception(exc)["missing"]) == {
         "kind": "attribute",
         "name": "ImageDataGenerator",
         "owner": "keras.preprocessing.image",
@@ -884,7 +941,7 @@ def test_describe_exception_uses_the_object_an_attribute_was_looked_up_on() -> N
 
     description = describe_exception(raised(lookup))
 
-    assert description["missing"] == {
+    assert named(description["missing"]) == {
         "kind": "attribute",
         "name": "fit_generator",
         "owner": "json.decoder.JSONDecoder",
@@ -894,7 +951,7 @@ def test_describe_exception_uses_the_object_an_attribute_was_looked_up_on() -> N
 def test_describe_exception_reads_old_style_cannot_import_messages() -> None:
     exc = ImportError("cannot import name 'np_utils' from 'keras.utils' (/site/keras/utils.py)")
 
-    assert describe_exception(exc)["missing"] == {
+    assert named(describe_exception(exc)["missing"]) == {
         "kind": "attribute",
         "name": "np_utils",
         "owner": "keras.utils",
@@ -904,7 +961,7 @@ def test_describe_exception_reads_old_style_cannot_import_messages() -> None:
 def test_describe_exception_treats_a_top_level_module_not_found_as_import_without_owner() -> None:
     exc = raised(lambda: __import__("keras_gone_xyz"))
 
-    assert describe_exception(exc)["missing"] == {
+    assert named(describe_exception(exc)["missing"]) == {
         "kind": "import",
         "name": "keras_gone_xyz",
         "owner": None,
@@ -923,7 +980,7 @@ def test_describe_exception_treats_a_top_level_module_not_found_as_import_withou
 def test_describe_exception_recognises_python_and_keras_keyword_rejections(
     exc: BaseException, owner: str
 ) -> None:
-    assert describe_exception(exc)["missing"] == {
+    assert named(describe_exception(exc)["missing"]) == {
         "kind": "keyword",
         "name": "workers",
         "owner": owner,
@@ -973,7 +1030,7 @@ def test_a_module_that_fails_to_import_is_recorded_with_the_original_exception(
     assert errors["test_gone.py"]["exc_type"] == "ImportError"
     assert errors["test_gone.py"]["missing"]["name"] == "no_such_name"
     assert errors["test_attr.py"]["exc_type"] == "AttributeError"
-    assert errors["test_attr.py"]["missing"] == {
+    assert named(errors["test_attr.py"]["missing"]) == {
         "kind": "attribute",
         "name": "no_such_attribute",
         "owner": "json",

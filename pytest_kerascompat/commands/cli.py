@@ -15,6 +15,7 @@ from pytest_kerascompat.commands import bisect as bisect_command
 from pytest_kerascompat.commands import ci_matrix as ci_matrix_command
 from pytest_kerascompat.commands import diff as diff_command
 from pytest_kerascompat.commands import merge as merge_command
+from pytest_kerascompat.commands.fix import command as fix_command
 from pytest_kerascompat.commands.scan import command as scan_command
 from pytest_kerascompat.config._validation import CommandError
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ci_matrix_command.add_parser(commands).set_defaults(run=ci_matrix_command.run)
     scan_command.add_parser(commands).set_defaults(run=scan_command.run)
     bisect_command.add_parser(commands).set_defaults(run=bisect_command.run)
+    fix_command.add_parser(commands).set_defaults(run=fix_command.run)
     diff_command.add_parser(commands).set_defaults(run=diff_command.run)
     return parser
 

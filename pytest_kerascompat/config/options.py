@@ -319,6 +319,15 @@ class Settings:
             default=lambda rootdir: True,
         )
     )
+    all_tests: bool = dataclasses.field(
+        metadata=declares(
+            "--keras-all-tests",
+            help="Run every collected test in every cell, marked keras_compat or not",
+            shown_default="off",
+            parse=parse_bool,
+            default=lambda rootdir: False,
+        )
+    )
     resume: bool = dataclasses.field(
         metadata=declares(
             "--keras-resume",
