@@ -42,12 +42,17 @@ MODE_USER = "user"
 MODE_PROBES = "probes"
 #: Both of the above.
 MODE_BOTH = "both"
-#: Every test the command line names, marked or not (a bisect watches one test).
+#: Every test the command line names, marked or not (a bisect watches one test;
+#: ``--keras-all-tests`` runs every collected test).
 MODE_NAMED = "named"
-MODES = (MODE_USER, MODE_PROBES, MODE_BOTH, MODE_NAMED)
+#: Every collected test, marked or not, and the probes.
+MODE_ALL = "all"
+MODES = (MODE_USER, MODE_PROBES, MODE_BOTH, MODE_NAMED, MODE_ALL)
 #: Modes that run the probes, and modes that run the user's tests.
-PROBE_MODES = (MODE_PROBES, MODE_BOTH)
-USER_MODES = (MODE_USER, MODE_BOTH, MODE_NAMED)
+PROBE_MODES = (MODE_PROBES, MODE_BOTH, MODE_ALL)
+USER_MODES = (MODE_USER, MODE_BOTH, MODE_NAMED, MODE_ALL)
+#: Modes that run the user's tests whether they are marked or not.
+UNMARKED_MODES = (MODE_NAMED, MODE_ALL)
 
 # ------------------------------------------------------------ worker command line
 
@@ -93,6 +98,13 @@ class Missing(TypedDict):
     kind: str  # "attribute", "import" or "keyword"
     name: str
     owner: Optional[str]
+    #: The method resolution order of the class the attribute was looked up on (or of
+    #: the class whose method rejected the keyword), as ``module.QualName``; ``None``
+    #: when it could not be found. The controller decides which bases are Keras's.
+    mro: Optional[List[str]]
+    #: The module whose code raised it: of the callable that rejected a keyword, else of
+    #: the innermost frame (the user's line, or a library's own code); ``None`` if unknown.
+    raised_by: Optional[str]
 
 
 class WarningEntry(TypedDict):
@@ -101,6 +113,7 @@ class WarningEntry(TypedDict):
     category: Optional[str]  # "logging:<logger>" for a logged one
     message: Optional[str]
     filename: str
+    lineno: Optional[int]
 
 
 class CollectedTest(TypedDict):
@@ -126,6 +139,11 @@ class SessionEvent(TypedDict):
     keras_module: Optional[str]
     backend: Optional[str]
     import_seconds: float
+    #: Directories of the standard library and the installed packages: a warning from a
+    #: file outside them was raised by the user's own code.
+    library_paths: List[str]
+    #: ``name==version`` of every distribution installed in the cell's environment.
+    installed: List[str]
 
 
 class ImportErrorEvent(TypedDict):
@@ -146,6 +164,8 @@ class CollectedEvent(TypedDict):
     event: str
     time: float
     tests: List[CollectedTest]
+    #: Tests collected but left out because they are not marked ``keras_compat``.
+    unmarked: int
 
 
 class CollectErrorEvent(TypedDict):

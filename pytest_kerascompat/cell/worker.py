@@ -21,7 +21,9 @@ import logging
 import os
 import platform
 import re
+import site
 import sys
+import sysconfig
 import threading
 import time
 import traceback
@@ -75,7 +77,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         choices=protocol.MODES,
         default=protocol.MODE_USER,
         help="user: tests marked keras_compat; probes: the probes only; both; named: every "
-        "test the command line names, marked or not (default: user)",
+        "test the command line names, marked or not; all: those and the probes (default: user)",
     )
     group.addoption(
         protocol.PROBES_DIR_FLAG,
@@ -221,38 +223,131 @@ _UNEXPECTED_KEYWORD = re.compile(
 _UNRECOGNIZED_KEYWORD = re.compile(r"Unrecognized keyword arguments? passed to (\w+): \{'([^']+)'")
 
 
-def describe_missing(exc: BaseException, text: str) -> Optional[Dict[str, Optional[str]]]:
+def describe_missing(exc: BaseException, text: str) -> Optional[Dict[str, Any]]:
     """What name an exception says is gone, or ``None`` when it is not that kind of error.
 
     A removed API surfaces as one of three errors: an attribute that is no longer there,
-    an import that no longer resolves, or a keyword argument no longer accepted.
+    an import that no longer resolves, or a keyword argument no longer accepted. Whose
+    class or callable it was is sent along (``mro``, ``raised_by``): a user's subclass of
+    a Keras model lives in user code, yet what is missing from it is Keras's API.
     """
     if isinstance(exc, AttributeError):
         return _missing_attribute(exc, text)
     if isinstance(exc, ImportError):
         return _missing_import(exc, text)
     if isinstance(exc, (TypeError, ValueError)):
-        return _missing_keyword(text)
+        return _missing_keyword(exc, text)
     return None
 
 
-def _missing(kind: str, name: str, owner: Optional[str]) -> Dict[str, Optional[str]]:
-    return {"kind": kind, "name": name, "owner": owner}
+def _missing(
+    kind: str,
+    name: str,
+    owner: Optional[str],
+    mro: Optional[List[str]] = None,
+    raised_by: Optional[str] = None,
+) -> Dict[str, Any]:
+    return {"kind": kind, "name": name, "owner": owner, "mro": mro, "raised_by": raised_by}
 
 
-def _missing_attribute(exc: AttributeError, text: str) -> Optional[Dict[str, Optional[str]]]:
+def _missing_attribute(exc: AttributeError, text: str) -> Optional[Dict[str, Any]]:
     # Python 3.10+ sets ``name``/``obj`` when the interpreter raised it; a module or
     # class ``__getattr__`` (TensorFlow's lazy modules) usually does not, so parse too.
     name = getattr(exc, "name", None)
-    owner = _owner_name(exc.obj) if hasattr(exc, "obj") and name else None
+    obj = getattr(exc, "obj", None) if name else None
+    owner = _owner_name(obj) if obj is not None else None
+    mro = _class_mro(obj) if obj is not None else None
     for pattern in _ATTRIBUTE_PATTERNS:
         match = pattern.search(text)
         if match:
-            return _missing("attribute", name or match.group(2), owner or match.group(1))
+            if mro is None and not text.startswith("module "):
+                mro = _class_mro(_class_near(exc, match.group(1)))
+            name, owner = name or match.group(2), owner or match.group(1)
+            return _missing("attribute", name, owner, mro, _raising_module(exc))
     match = _ANY_ATTRIBUTE.search(text)
     if match:
         name = name or match.group(1)
-    return _missing("attribute", name, owner) if name else None
+    return _missing("attribute", name, owner, mro, _raising_module(exc)) if name else None
+
+
+def _raising_module(exc: BaseException) -> Optional[str]:
+    """The module whose code raised ``exc``: the user's line, or deep inside a library."""
+    frame = _innermost_frame(exc)
+    return frame.f_globals.get("__name__") if frame is not None else None
+
+
+def _class_mro(obj: Any) -> Optional[List[str]]:
+    """``module.QualName`` of each class in the MRO of ``obj``'s class (or of ``obj``, a
+    class); ``None`` for a module or nothing."""
+    if obj is None or isinstance(obj, type(sys)):
+        return None
+    cls = obj if isinstance(obj, type) else type(obj)
+    try:
+        return [qualified_name(base) for base in cls.__mro__]
+    except Exception:
+        return None
+
+
+def _innermost_frame(exc: BaseException) -> Any:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame if tb is not None else None
+
+
+def _nearby_objects(exc: BaseException) -> List[Any]:
+    """The objects the failing line could have used: the innermost frame's locals, their
+    attributes one level down, and its globals (Python < 3.10 does not say which object an
+    attribute was missing from, and no Python says whose method rejected a keyword)."""
+    frame = _innermost_frame(exc)
+    if frame is None:
+        return []
+    found: List[Any] = []
+    for value in list(frame.f_locals.values()):
+        found.append(value)
+        with contextlib.suppress(TypeError):
+            found.extend(list(vars(value).values())[:200])
+    found.extend(value for value in frame.f_globals.values() if callable(value))
+    return found
+
+
+def _class_near(exc: BaseException, name: str) -> Optional[type]:
+    """The class called ``name`` (an object's class or one of its bases) near the error."""
+    for value in _nearby_objects(exc):
+        cls = value if isinstance(value, type) else type(value)
+        for base in getattr(cls, "__mro__", ()):
+            if base.__name__ == name or getattr(base, "__qualname__", None) == name:
+                return base  # type: ignore[no-any-return]
+    return None
+
+
+def _rejecting_callable(
+    exc: BaseException, owner: Optional[str], *, innermost: bool = True
+) -> Tuple[Optional[List[str]], Optional[str]]:
+    """The MRO of the class whose method rejected a keyword, and the module of that callable.
+
+    Python 3.10+ names it ``Class.method()``; older ones only ``method()``. Keras 3 drops
+    its own frames from tracebacks, so the callable is looked for among the objects the
+    failing line could use; failing that, the innermost frame is where it was raised.
+    """
+    if owner:
+        cls_name, _, method = owner.rpartition(".")
+        if cls_name:
+            cls = _class_near(exc, cls_name.rsplit(".", 1)[-1])
+            if cls is not None:
+                return _class_mro(cls), getattr(cls, "__module__", None)
+        for value in _nearby_objects(exc):
+            func = value if getattr(value, "__name__", None) == method else None
+            if func is None and not isinstance(value, type(sys)):
+                try:
+                    func = getattr(value, method, None)
+                except Exception:
+                    func = None
+            if callable(func):
+                module = getattr(func, "__module__", None)
+                if module:
+                    return _class_mro(value) if func is not value else None, module
+    return None, _raising_module(exc) if innermost else None
 
 
 def _owner_name(obj: Any) -> Optional[str]:
@@ -266,7 +361,7 @@ def _owner_name(obj: Any) -> Optional[str]:
         return None
 
 
-def _missing_import(exc: ImportError, text: str) -> Optional[Dict[str, Optional[str]]]:
+def _missing_import(exc: ImportError, text: str) -> Optional[Dict[str, Any]]:
     match = _CANNOT_IMPORT.search(text)
     if match:
         return _missing("attribute", match.group(1), match.group(2) or exc.name)
@@ -279,14 +374,14 @@ def _missing_import(exc: ImportError, text: str) -> Optional[Dict[str, Optional[
     return None
 
 
-def _missing_keyword(text: str) -> Optional[Dict[str, Optional[str]]]:
-    match = _UNEXPECTED_KEYWORD.search(text)
-    if match:
-        return _missing("keyword", match.group(2), match.group(1))
-    match = _UNRECOGNIZED_KEYWORD.search(text)
-    if match:
-        return _missing("keyword", match.group(2), match.group(1))
-    return None
+def _missing_keyword(exc: BaseException, text: str) -> Optional[Dict[str, Any]]:
+    python = _UNEXPECTED_KEYWORD.search(text)
+    match = python or _UNRECOGNIZED_KEYWORD.search(text)
+    if not match:
+        return None
+    # Python's own message is raised where the call is made; Keras's own is Keras's.
+    mro, raised_by = _rejecting_callable(exc, match.group(1), innermost=python is not None)
+    return _missing("keyword", match.group(2), match.group(1), mro, raised_by)
 
 
 def import_error_event(module: str, exc: BaseException) -> Dict[str, Any]:
@@ -298,6 +393,56 @@ def import_error_event(module: str, exc: BaseException) -> Dict[str, Any]:
         "message": first_line(str(exc)),
         "traceback": "\n".join(lines[-TRACEBACK_LINES:]),
     }
+
+
+# ------------------------------------------------------------ what the cell holds
+
+
+def library_paths() -> List[str]:
+    """Where the standard library, the installed packages and this worker live.
+
+    A warning raised from a file anywhere else comes from the user's own code: the
+    tests, or the project under test (installed editable, so its files stay in place).
+    """
+    paths = sysconfig.get_paths()
+    found = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    if hasattr(site, "getsitepackages"):
+        found.extend(site.getsitepackages())
+    found.append(str(Path(__file__).parent.parent))
+    # Both spellings: a warning names the file as imported, through any symlink.
+    forms = (form for path in found if path for form in (Path(path), Path(path).resolve()))
+    return sorted({str(form) for form in forms})
+
+
+def installed_distributions() -> List[str]:
+    """``name==version`` of each distribution in the environment's site-packages.
+
+    Read from the ``.dist-info`` folders directly: ``importlib.metadata`` is 3.8+.
+    """
+    paths = sysconfig.get_paths()
+    found: Dict[str, str] = {}
+    for directory in {paths.get("purelib"), paths.get("platlib")}:
+        for entry in sorted(Path(directory).glob("*.dist-info")) if directory else ():
+            name, version = _name_and_version(entry / "METADATA")
+            if name and version:
+                found.setdefault(name.lower(), f"{name}=={version}")
+    return [found[key] for key in sorted(found)]
+
+
+def _name_and_version(metadata: Path) -> Tuple[Optional[str], Optional[str]]:
+    name = version = None
+    try:
+        with metadata.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break  # the headers end at the first blank line
+                if line.startswith("Name:"):
+                    name = line[5:].strip()
+                elif line.startswith("Version:"):
+                    version = line[8:].strip()
+    except OSError:
+        pass
+    return name, version
 
 
 # ------------------------------------------------------------------ test selection
@@ -357,11 +502,11 @@ def describe_item(item: pytest.Item, probes_dir: Optional[Path]) -> TestInfo:
 
 
 def wanted(info: TestInfo, marked: bool, mode: str) -> bool:
-    """Whether ``--kc-mode`` keeps a test: user tests need the marker (unless ``named``,
-    where the command line chose them), probes the mode."""
+    """Whether ``--kc-mode`` keeps a test: user tests need the marker (unless ``named`` or
+    ``all``, where the command line or ``--keras-all-tests`` chose them), probes the mode."""
     if info.probe:
         return mode in protocol.PROBE_MODES
-    return mode == protocol.MODE_NAMED or (
+    return mode in protocol.UNMARKED_MODES or (
         marked and mode in (protocol.MODE_USER, protocol.MODE_BOTH)
     )
 
@@ -543,6 +688,7 @@ def warning_entry(message: warnings.WarningMessage) -> Dict[str, Any]:
         "category": qualified_name(category) if category else None,
         "message": first_line(str(message.message)),
         "filename": message.filename,
+        "lineno": message.lineno,
     }
 
 
@@ -575,6 +721,7 @@ class DeprecationLogs(logging.Handler):
                     "category": f"logging:{record.name}",
                     "message": first_line(text),
                     "filename": record.pathname,
+                    "lineno": record.lineno,
                 }
             )
 
@@ -601,7 +748,7 @@ def unique(entries: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     seen: Set[Tuple[Any, ...]] = set()
     kept = []
     for entry in entries:
-        key = (entry.get("category"), entry.get("message"), entry.get("filename"))
+        key = tuple(entry.get(field) for field in ("category", "message", "filename", "lineno"))
         if key not in seen:
             seen.add(key)
             kept.append(entry)
@@ -728,6 +875,8 @@ class Recorder:
         self.phases: Dict[str, List[Phase]] = {}
         self.warnings: Dict[str, List[Dict[str, Any]]] = {}
         self.exitstatus: Optional[int] = None
+        #: User tests collected but left out for want of the ``keras_compat`` marker.
+        self.unmarked = 0
 
     # -- session
 
@@ -761,6 +910,8 @@ class Recorder:
             "keras_module": stack.keras_module,
             "backend": stack.backend,
             "import_seconds": seconds,
+            "library_paths": library_paths(),
+            "installed": installed_distributions(),
         }
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -790,6 +941,7 @@ class Recorder:
                 kept.append(item)
             else:
                 deselected.append(item)
+                self.unmarked += not info.probe and not marked
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
@@ -825,7 +977,11 @@ class Recorder:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.tests = {item.nodeid: describe_item(item, self.probes_dir) for item in session.items}
-        self.log.write(protocol.COLLECTED, tests=[info.as_dict() for info in self.tests.values()])
+        self.log.write(
+            protocol.COLLECTED,
+            tests=[info.as_dict() for info in self.tests.values()],
+            unmarked=self.unmarked,
+        )
 
     # -- running
 

@@ -39,20 +39,12 @@ class Outcome(str, enum.Enum):
         """Whether this outcome makes a user test fail the run."""
         return self in BREAKING_OUTCOMES
 
-    @property
-    def names_scan_rule(self) -> bool:
-        """Whether a square with this outcome names the scan rule of its known change.
-
-        The ones the scanner would have predicted: gone, broken or warning; not a pass,
-        a skip, or a break the test already declared.
-        """
-        return self in SCAN_RULE_OUTCOMES
-
 
 BREAKING_OUTCOMES = frozenset(
     {Outcome.FAILED, Outcome.ERROR, Outcome.REMOVED, Outcome.TIMEOUT, Outcome.CRASHED}
 )
-SCAN_RULE_OUTCOMES = frozenset({Outcome.REMOVED, Outcome.FAILED, Outcome.ERROR, Outcome.DEPRECATED})
+#: Most distinct warnings a result keeps; the count of the rest is kept too.
+WARNINGS_KEPT = 10
 
 
 class CellStatus(str, enum.Enum):
@@ -91,10 +83,13 @@ class CellReport:
     duration: float | None = None
     #: The log of this cell's workers: pytest's whole output there.
     worker_log: str | None = None
+    #: ``name==version`` of every distribution the cell's environment held.
+    installed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
+        data["installed"] = list(self.installed)
         data["requirements"] = list(self.requirements)
         data["pins"] = list(self.pins)
         data["env"] = dict(self.env)
@@ -107,8 +102,36 @@ class CellReport:
         values["status"] = CellStatus(values.get("status", "ok"))
         values["requirements"] = tuple(values.get("requirements") or ())
         values["pins"] = tuple(values.get("pins") or ())
+        values["installed"] = tuple(values.get("installed") or ())
         values["env"] = dict(values.get("env") or {})
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class WarningSeen:
+    """A warning raised (or a deprecation logged) while a test ran, as the cell saw it."""
+
+    category: str | None
+    message: str | None
+    filename: str | None = None
+    lineno: int | None = None
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> WarningSeen:
+        lineno = entry.get("lineno")
+        return cls(
+            entry.get("category"),
+            entry.get("message"),
+            entry.get("filename"),
+            int(lineno) if isinstance(lineno, int) else None,
+        )
+
+    @property
+    def described(self) -> str:
+        """``UserWarning: text (lib/train.py:12)``: one line, as every renderer shows it."""
+        where = f"{self.filename}:{self.lineno}" if self.lineno else self.filename
+        head = ": ".join(part for part in (self.category, self.message) if part)
+        return f"{head} ({where})" if where else head
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,14 +157,19 @@ class Result:
     #: The id of the known change the hint came from. Not written to the JSON report,
     #: which keeps the rule it names; so not compared either.
     change: str | None = dataclasses.field(default=None, compare=False)
+    #: The distinct warnings raised while the test ran (at most ``WARNINGS_KEPT``)...
+    warnings: tuple[WarningSeen, ...] = ()
+    #: ...and how many more there were.
+    warnings_omitted: int = 0
 
     def __post_init__(self) -> None:
         """Name the scan rule that finds this square's known change, unless one is given.
 
-        Taken from the change the hint came from, by its id, for the outcomes the
-        scanner would have predicted; a report read back keeps the rule it stored.
+        Taken from the change the hint came from, by its id, whatever the outcome: the
+        square and the scan then point at the same change. A report read back keeps the
+        rule it stored.
         """
-        if self.rule is None and self.change and self.outcome.names_scan_rule:
+        if self.rule is None and self.change:
             object.__setattr__(self, "rule", rule_of_change(self.change))
 
     @property
@@ -164,6 +192,7 @@ class Result:
         known = {field.name for field in dataclasses.fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         values["outcome"] = Outcome(values["outcome"])
+        values["warnings"] = tuple(WarningSeen.of(entry) for entry in values.get("warnings") or ())
         return cls(**values)
 
 

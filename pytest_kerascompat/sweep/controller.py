@@ -25,10 +25,12 @@ from pytest_kerascompat.env.environments import InstallError, ensure_environment
 from pytest_kerascompat.model.changes import find_change
 from pytest_kerascompat.model.outcomes import classify
 from pytest_kerascompat.model.results import (
+    WARNINGS_KEPT,
     CellReport,
     CellStatus,
     Outcome,
     Result,
+    WarningSeen,
     outcome_counts,
 )
 from pytest_kerascompat.plan.plans import CellPlan
@@ -112,6 +114,8 @@ class CellRun:
     casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
     collect_errors: dict[str, protocol.CollectErrorEvent] = dataclasses.field(default_factory=dict)
     worker_failure: str | None = None
+    #: User tests the workers collected but left out, unmarked (see :class:`NothingMarked`).
+    unmarked: int = 0
     done: bool = False
 
     def apply(self, event: Mapping[str, Any], source: Path | None = None) -> None:
@@ -141,6 +145,7 @@ class CellRun:
     def on_collected(self, event: protocol.CollectedEvent) -> None:
         for test in event.get("tests", []):
             self.collected.setdefault(test["test"], test.copy())
+        self.unmarked = max(self.unmarked, int(event.get("unmarked") or 0))
 
     def on_collect_error(self, event: protocol.CollectErrorEvent) -> None:
         self.collect_errors[event["test"]] = event.copy()
@@ -276,6 +281,25 @@ def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
             return
 
 
+class NothingMarked(Exception):
+    """A cell collected tests but none marked ``keras_compat``: every other cell would find
+    the same, so the sweep stops before building another environment."""
+
+    def __init__(self, cell: str, unmarked: int) -> None:
+        super().__init__(cell, unmarked)
+        self.cell, self.unmarked = cell, unmarked
+
+    def __str__(self) -> str:
+        tests = "1 test" if self.unmarked == 1 else f"{self.unmarked} tests"
+        return (
+            f"cell {self.cell} collected {tests}, none marked keras_compat, so no cell has "
+            "anything to run; stopped before building more environments. Select them by "
+            "marking them (pytestmark = pytest.mark.keras_compat in a module, or the marker "
+            "on each test), or run every collected test with --keras-all-tests (ini "
+            "keras_all_tests = true, or KERASCOMPAT_ALL_TESTS=1)"
+        )
+
+
 class Interrupted(Exception):
     """The sweep is stopping; a cell abandons its work (its events file keeps what it did)."""
 
@@ -318,6 +342,8 @@ def run_cell(
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
     testing = time.monotonic()
     run_workers(plan, settings, location, cellpath, progress, run, stopping)
+    if settings.mode == protocol.MODE_USER and run.unmarked and not run.collected:
+        raise NothingMarked(plan.name, run.unmarked)
     if timings is not None:
         timings.record(plan, time.monotonic() - testing)
     report, squares = assemble(plan, run, settings, time.monotonic() - started)
@@ -580,6 +606,7 @@ def assemble(
             keras=run.session.get("keras"),
             keras_module=run.session.get("keras_module") or report.keras_module,
             backend=run.session.get("backend") or report.backend,
+            installed=tuple(run.session.get("installed") or ()),
         )
     versions = installed_versions(run)
     results = [square(plan, run, test, versions) for test in run.collected]
@@ -633,14 +660,19 @@ def square(plan: CellPlan, run: CellRun, test: str, versions: Mapping[str, str |
             cell=plan.name, test=test, api=info.get("api"), probe=bool(info.get("probe")),
             outcome=Outcome.ERROR, message=f"not run: the worker stopped ({run.worker_failure})",
         )  # fmt: skip
-    return verdict_result(plan.name, {**info, **finish}, versions)
+    libraries = run.session.get("library_paths", ()) if run.session else ()
+    return verdict_result(plan.name, {**info, **finish}, versions, libraries)
 
 
 def verdict_result(
-    cell: str, event: Mapping[str, Any], versions: Mapping[str, str | None]
+    cell: str,
+    event: Mapping[str, Any],
+    versions: Mapping[str, str | None],
+    library_paths: Sequence[str] = (),
 ) -> Result:
     """A square from what the worker saw (a finished test or a module that failed to import)."""
-    verdict = classify(event, versions)
+    verdict = classify(event, versions, library_paths)
+    seen, omitted = kept_warnings(event.get("warnings") or ())
     return Result(
         cell=cell,
         test=event["test"],
@@ -653,7 +685,15 @@ def verdict_result(
         longrepr=event.get("longrepr"),
         change=verdict.change,
         duration=event.get("duration"),
+        warnings=seen,
+        warnings_omitted=omitted,
     )
+
+
+def kept_warnings(entries: Sequence[Mapping[str, Any]]) -> tuple[tuple[WarningSeen, ...], int]:
+    """The first :data:`WARNINGS_KEPT` distinct warnings of a test, and how many more."""
+    distinct = list(dict.fromkeys(WarningSeen.of(entry) for entry in entries))
+    return tuple(distinct[:WARNINGS_KEPT]), max(0, len(distinct) - WARNINGS_KEPT)
 
 
 def default_jobs() -> int:

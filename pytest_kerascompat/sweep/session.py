@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_kerascompat.cell.protocol import MODE_BOTH, MODE_PROBES, MODE_USER
+from pytest_kerascompat.cell.protocol import MODE_ALL, MODE_BOTH, MODE_NAMED, MODE_PROBES, MODE_USER
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
@@ -30,6 +30,7 @@ from pytest_kerascompat.sweep._rundirs import new_run_dir, resumable_cells
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
     CellProgress,
+    NothingMarked,
     SweepSettings,
     default_jobs,
     run_sweep,
@@ -70,15 +71,19 @@ class MatrixSession:
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
         self.report = Report()
+        #: Why the sweep stopped at the first cell: it collected tests, none marked.
+        self.nothing_marked: str | None = None
         self.written: list[Path] = []
         self.progress = StatusLine(config)
 
     @property
     def mode(self) -> str:
-        """Probes alone unless test paths were given too."""
-        if self.settings.probes:
-            return MODE_BOTH if self.config.option.file_or_dir else MODE_PROBES
-        return MODE_USER
+        """Probes alone unless test paths were given too; marked tests unless all are asked."""
+        if self.settings.probes and not self.config.option.file_or_dir:
+            return MODE_PROBES
+        if self.settings.all_tests:
+            return MODE_ALL if self.settings.probes else MODE_NAMED
+        return MODE_BOTH if self.settings.probes else MODE_USER
 
     def header(self) -> str:
         return (
@@ -107,12 +112,16 @@ class MatrixSession:
                     self.progress.finish(event.report.name)
                     self.record(event.report, event.results)
                     self.progress.show(after_output=True)
+        except NothingMarked as nothing:
+            self.nothing_marked = str(nothing)
         finally:
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
             self.written = write_reports(self.report, self.settings.report_destinations)
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
+        if self.nothing_marked:  # no squares, so pytest exits 5 (no tests collected)
+            session.shouldfail = self.nothing_marked
         return True
 
     def plan(self) -> list[CellPlan]:
