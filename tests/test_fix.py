@@ -22,12 +22,7 @@ from pytest_kerascompat.commands.fix.rewrites import REWRITES, SourceFix, fix_so
 from pytest_kerascompat.commands.fix.window import Window, support_window, tf_keras_floor
 from pytest_kerascompat.commands.scan import select_rules
 from pytest_kerascompat.config.matrix import parse_matrix
-from pytest_kerascompat.model.changes import (
-    KNOWN_CHANGES,
-    KnownChange,
-    QualifiedName,
-    keras_names,
-)
+from pytest_kerascompat.model.changes import KNOWN_CHANGES, KnownChange
 from pytest_kerascompat.model.results import CellReport, CellStatus, Outcome, Report, Result
 
 from .test_command_imports import modules_loaded_by
@@ -167,22 +162,23 @@ def test_lr_becomes_learning_rate_on_keras_optimizers_and_not_on_torch() -> None
 
 
 def test_a_lowercase_keras_2_optimizer_alias_becomes_its_class() -> None:
-    aliases = KnownChange(
-        api="optimizer_lr",
-        hint="use learning_rate=",
-        breaks="keras>=3",
-        scan=QualifiedName(keras_names("optimizers.rmsprop"), ("lr",)),
-    )
     before = """
         import keras
+        from keras import optimizers
 
         opt = keras.optimizers.rmsprop(lr=1e-4)
+        other = optimizers.sgd(lr=0.1, momentum=0.9)  # old
     """
-    assert after(before, rules=[aliases]) == same("""
+    assert after(before) == same("""
         import keras
+        from keras import optimizers
 
         opt = keras.optimizers.RMSprop(learning_rate=1e-4)
-    """)  # type: ignore[arg-type]
+        other = optimizers.SGD(learning_rate=0.1, momentum=0.9)  # old
+    """)
+    result = fixed("from keras.optimizers import adam\nopt = adam(lr=0.1)\n")
+    assert result.after == result.before
+    assert "imported by its lowercase Keras 2 alias" in reasons(result)[0]
 
 
 def test_an_optimizer_given_both_spellings_is_left_for_a_person() -> None:

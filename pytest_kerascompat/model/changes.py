@@ -59,11 +59,6 @@ ScanPattern = Union[MethodCall, QualifiedName, GeneratorWithClassWeight, Dataset
 class KnownChange:
     """A change users meet, recognised by the names or message it involves.
 
-    ``kind`` is ``api`` for an API that arrived, warns or went away (a failure showing
-    one that breaks in the cell's versions is ``removed``); ``unsupported`` for a
-    combination that never worked; ``dependency`` and ``environment`` for what is
-    missing or broken around the code, never the code's API.
-
     ``scan`` is what the static scanner looks for in source code; a change without
     one cannot be seen without running the code. ``scan_by_default`` is False for a
     rule that flags the modern spelling (useful only to projects that still support
@@ -99,6 +94,8 @@ def keras_names(*paths: str) -> tuple[str, ...]:
 
 GENERATOR_METHODS = ("fit_generator", "evaluate_generator", "predict_generator")
 OPTIMIZERS = ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl")
+# Standalone Keras 2 also named its optimizers in lowercase (keras.optimizers.adam); Keras 3 not.
+OPTIMIZER_ALIASES = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam")
 
 
 KNOWN_CHANGES: tuple[KnownChange, ...] = (
@@ -196,7 +193,11 @@ KNOWN_CHANGES: tuple[KnownChange, ...] = (
         breaks="keras>=3",
         hint="optimizers take learning_rate=, not lr= (renamed in Keras 2.3); Keras 3 "
         "rejects lr= with ValueError: Argument(s) not recognized",
-        scan=QualifiedName(keras_names(*(f"optimizers.{name}" for name in OPTIMIZERS)), ("lr",)),
+        scan=QualifiedName(
+            keras_names(*(f"optimizers.{name}" for name in OPTIMIZERS))
+            + tuple(f"keras.optimizers.{alias}" for alias in OPTIMIZER_ALIASES),
+            ("lr",),
+        ),
     ),
     KnownChange(
         api="optimizers_legacy",
@@ -227,8 +228,6 @@ KNOWN_CHANGES: tuple[KnownChange, ...] = (
     ),
     KnownChange(
         api="standalone_keras_tf_data",
-        # Never supported there, rather than gone: a failure, with this hint.
-        kind="unsupported",
         message=re.compile(r"DatasetV1Adapter' object has no attribute 'ndim'"),
         breaks="keras<2.4",
         hint="standalone Keras 2.3 cannot fit a tf.data.Dataset: use tf.keras, or feed "

@@ -20,7 +20,12 @@ from pytest_kerascompat.commands.fix.window import Window
 from pytest_kerascompat.commands.scan import Finding, scan_module
 from pytest_kerascompat.commands.scan.facts import DATASET_BASES, FileFacts
 from pytest_kerascompat.commands.scan.sources import Module, source_lines
-from pytest_kerascompat.model.changes import GENERATOR_METHODS, KnownChange
+from pytest_kerascompat.model.changes import (
+    GENERATOR_METHODS,
+    OPTIMIZER_ALIASES,
+    OPTIMIZERS,
+    KnownChange,
+)
 
 Edit = Callable[[cst.CSTNode], cst.CSTNode]
 
@@ -134,14 +139,9 @@ RENAMED_KEYWORDS = {
 # Keras 1 counted samples, not steps: no mechanical equivalent.
 SAMPLE_COUNTS = ("samples_per_epoch", "nb_val_samples", "val_samples")
 QUIET_BY_DEFAULT = ("evaluate_generator", "predict_generator", "predict_classes")
-OPTIMIZER_ALIASES = {
-    "sgd": "SGD",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "adam": "Adam",
-    "adamax": "Adamax",
-    "nadam": "Nadam",
+# keras.optimizers.rmsprop to its class, keras.optimizers.RMSprop.
+OPTIMIZER_CLASSES = {
+    alias: next(name for name in OPTIMIZERS if name.lower() == alias) for alias in OPTIMIZER_ALIASES
 }
 QUEUE_DEFAULTS = {"workers": "1", "use_multiprocessing": "False", "max_queue_size": "10"}
 QUEUE_KEYWORDS = tuple(QUEUE_DEFAULTS)
@@ -581,10 +581,10 @@ def lr_edit(call: cst.Call) -> Edit:
     if "learning_rate" in names:
         raise Refused("the optimizer is given both lr= and learning_rate=: keep one by hand")
     func = call.func
-    if isinstance(func, cst.Name) and func.value in OPTIMIZER_ALIASES:
+    if isinstance(func, cst.Name) and func.value in OPTIMIZER_CLASSES:
         raise Refused(
             f"{func.value} is imported by its lowercase Keras 2 alias: import "
-            f"{OPTIMIZER_ALIASES[func.value]} instead, by hand"
+            f"{OPTIMIZER_CLASSES[func.value]} instead, by hand"
         )
 
     def edit(node: cst.CSTNode) -> cst.CSTNode:
@@ -596,8 +596,8 @@ def lr_edit(call: cst.Call) -> Edit:
             for arg in node.args
         ]
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in OPTIMIZER_ALIASES:
-            func = func.with_changes(attr=cst.Name(OPTIMIZER_ALIASES[func.attr.value]))
+        if isinstance(func, cst.Attribute) and func.attr.value in OPTIMIZER_CLASSES:
+            func = func.with_changes(attr=cst.Name(OPTIMIZER_CLASSES[func.attr.value]))
         return node.with_changes(func=func, args=args)
 
     return edit
@@ -755,7 +755,7 @@ def appended(args: list[cst.Arg], new: cst.Arg) -> list[cst.Arg]:
 
 
 def fix_last_comma(kept: list[cst.Arg], original: Sequence[cst.Arg]) -> list[cst.Arg]:
-    """After removing arguments, the new last one ends as the old last one did (comma, line break)."""
+    """After removing arguments, the new last one ends as the old last one did (comma, newline)."""
     if kept and original and kept[-1] is not original[-1]:
         last = original[-1]
         kept[-1] = kept[-1].with_changes(
