@@ -59,6 +59,11 @@ ScanPattern = Union[MethodCall, QualifiedName, GeneratorWithClassWeight, Dataset
 class KnownChange:
     """A change users meet, recognised by the names or message it involves.
 
+    ``kind`` is ``api`` for an API that arrived, warns or went away (a failure showing
+    one that breaks in the cell's versions is ``removed``); ``unsupported`` for a
+    combination that never worked; ``dependency`` and ``environment`` for what is
+    missing or broken around the code, never the code's API.
+
     ``scan`` is what the static scanner looks for in source code; a change without
     one cannot be seen without running the code. ``scan_by_default`` is False for a
     rule that flags the modern spelling (useful only to projects that still support
@@ -228,6 +233,8 @@ KNOWN_CHANGES: tuple[KnownChange, ...] = (
     ),
     KnownChange(
         api="standalone_keras_tf_data",
+        # Never supported there, rather than gone: a failure, with this hint.
+        kind="unsupported",
         message=re.compile(r"DatasetV1Adapter' object has no attribute 'ndim'"),
         breaks="keras<2.4",
         hint="standalone Keras 2.3 cannot fit a tf.data.Dataset: use tf.keras, or feed "
