@@ -264,18 +264,18 @@ def test_output_types_and_shapes_become_one_output_signature() -> None:
         named = tf.data.Dataset.from_generator(gen, output_types={"x": tf.float32})
     """
     lines = after(before).splitlines()
-    pair = (
-        "tf.TensorSpec(shape=(None, 3), dtype=tf.float32), tf.TensorSpec(shape=(), dtype=tf.int64)"
-    )
-    assert lines[3:6] == [
+    assert lines[3:9] == [
         "ds = tf.data.Dataset.from_generator(",
-        f"    gen, output_signature=({pair})",
+        "    gen, output_signature=(",
+        "        tf.TensorSpec(shape=(None, 3), dtype=tf.float32),",
+        "        tf.TensorSpec(shape=(), dtype=tf.int64),",
+        "    )",
         ")  # pairs",
     ]
     single = "tf.TensorSpec(shape=None, dtype=tf.float32)"
-    assert lines[6] == f"one = tf.data.Dataset.from_generator(gen, output_signature={single})"
+    assert lines[9] == f"one = tf.data.Dataset.from_generator(gen, output_signature={single})"
     named = f'{{"x": {single}}}'
-    assert lines[7] == f"named = tf.data.Dataset.from_generator(gen, output_signature={named})"
+    assert lines[10] == f"named = tf.data.Dataset.from_generator(gen, output_signature={named})"
 
 
 def test_output_signature_is_not_written_for_a_project_that_supports_tensorflow_2_3() -> None:
@@ -594,7 +594,56 @@ def test_a_notebooks_code_cells_are_rewritten_and_the_rest_of_the_document_kept(
     assert "train.ipynb:cell 2:3:7: fit_generator fixed" in capsys.readouterr().out
 
 
+def test_a_notebooks_diff_is_shown_per_code_cell(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "train.ipynb").write_text(json.dumps(NOTEBOOK, indent=1) + "\n")
+    assert main(["fix", "--diff", "train.ipynb"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/train.ipynb (cell 2)\n+++ b/train.ipynb (cell 2)\n")
+    assert " %matplotlib inline\n" in out
+    assert "+model.fit(gen(), steps_per_epoch=5)  # go\n" in out
+
+
+def test_ignored_rules_are_neither_fixed_nor_reported(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fix", "--ignore", "fit_generator", "train.py"]) == 0
+    assert (project / "train.py").read_text() == TRAIN
+    assert "0 rewrites made in 0 files; 0 findings left" in capsys.readouterr().out
+
+
+def test_an_unreadable_pyproject_is_a_usage_error_naming_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text("[project\n")
+    assert main(["fix", "--diff", "train.py"]) == 2
+    assert f"{project / 'pyproject.toml'}: cannot read" in capsys.readouterr().err
+
+
 # --- --verify -----------------------------------------------------------------------------
+
+
+def test_verify_prints_every_square_and_reports_a_rolled_back_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[list[str]] = []
+
+    def sweep(cwd: Path, args: list[str], label: str, scratch: Path) -> Report:
+        calls.append(list(args))
+        outcome = Outcome.DEPRECATED if label == "before" else Outcome.FAILED
+        return Report(
+            cells=[CellReport("tf2.15")], results=[square("train.py::t", outcome, "tf2.15")]
+        )
+
+    monkeypatch.setattr(verify_module, "sweep", sweep)
+    assert main(["fix", "--verify", "--sweep-arg=--keras-cells=tf2.15", "train.py"]) == 1
+    out = capsys.readouterr().out
+    assert calls == [["--keras-cells=tf2.15"]] * 2
+    assert "  train.py::t  tf2.15  deprecated -> failed  WORSE" in out
+    assert "train.py:4:7: fit_generator left: rolled back: the rewrites of this file made" in out
+    assert "0 rewrites made in 0 files; 1 finding left for a person." in out
+    assert (project / "train.py").read_text() == TRAIN
 
 
 def square(test: str, outcome: Outcome, cell: str = "tf2.16") -> Result:

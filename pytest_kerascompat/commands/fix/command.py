@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pytest_kerascompat.commands.scan import ALL
+from pytest_kerascompat.commands.scan.command import rule_list
 from pytest_kerascompat.config._validation import CommandError
 
 if TYPE_CHECKING:
@@ -57,6 +59,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="Matrix file (default: matrix.yaml here, else the bundled one)",
     )
     fix.add_argument(
+        "--select",
+        type=rule_list,
+        metavar="RULE,...",
+        help=f"Fix only these scan rules ({ALL} for every rule, including those off by default)",
+    )
+    fix.add_argument(
+        "--ignore", type=rule_list, default=[], metavar="RULE,...", help="Leave these rules alone"
+    )
+    fix.add_argument(
         "--verify",
         action="store_true",
         help="Sweep before and after; roll back the rewrites that make any square worse",
@@ -83,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         raise FixUsageError("--diff changes nothing: it cannot go with --verify or --force")
     cwd = Path.cwd()
     matrix = load(args.matrix, cwd)
-    window = support_window(project_root(cwd), args.supports, matrix)
-    report = fix_paths(args.paths, window, select_rules())
+    window = support_window(project_root(cwd), args.supports, matrix, matrix_label(matrix))
+    report = fix_paths(args.paths, window, select_rules(args.select, args.ignore))
     out = sys.stderr if args.diff else sys.stdout
     print(f"support window: {window.describe()}", file=out)
     if args.diff:
@@ -130,6 +141,12 @@ def load(path: Path | None, cwd: Path) -> Matrix:
         local = cwd / DEFAULT_MATRIX_NAME
         path = local if local.is_file() else BUNDLED_MATRIX
     return load_matrix(path)
+
+
+def matrix_label(matrix: Matrix) -> str:
+    from pytest_kerascompat.config.options import BUNDLED_MATRIX
+
+    return "the bundled matrix" if matrix.path == BUNDLED_MATRIX else relative(matrix.path)
 
 
 def project_root(cwd: Path) -> Path:

@@ -58,9 +58,7 @@ class FileFix:
         self.path.write_bytes((self.after if text is None else text).encode(self.encoding))
 
 
-def fix_file(
-    path: Path, window: Window, rules: Sequence[KnownChange], skip: frozenset[str]
-) -> FileFix:
+def fix_file(path: Path, window: Window, rules: Sequence[KnownChange]) -> FileFix:
     data = path.read_bytes()
     try:
         text = decode(data)
@@ -68,9 +66,9 @@ def fix_file(
         return FileFix(path, "", "", skipped=[Skipped(str(path), f"cannot read: {error}")])
     encoding = "utf-8" if path.suffix == NOTEBOOK_SUFFIX else detected_encoding(data)
     if path.suffix == NOTEBOOK_SUFFIX:
-        return fix_notebook(path, text, window, rules, skip)
+        return fix_notebook(path, text, window, rules)
     try:
-        fixed = fix_source(text, str(path), window, rules, skip)
+        fixed = fix_source(text, str(path), window, rules)
     except (SyntaxError, ValueError) as error:
         return FileFix(path, text, text, skipped=[Skipped(str(path), syntax_error(error))])
     return FileFix(path, text, fixed.after, encoding, fixed.fixed, fixed.left)
@@ -81,9 +79,7 @@ def detected_encoding(data: bytes) -> str:
     return encoding
 
 
-def fix_notebook(
-    path: Path, text: str, window: Window, rules: Sequence[KnownChange], skip: frozenset[str]
-) -> FileFix:
+def fix_notebook(path: Path, text: str, window: Window, rules: Sequence[KnownChange]) -> FileFix:
     result = FileFix(path, text, text)
     try:
         notebook = json.loads(text)
@@ -104,7 +100,7 @@ def fix_notebook(
         if masked is None:
             continue
         try:
-            fixed = fix_source(masked, str(path), window, rules, skip)
+            fixed = fix_source(masked, str(path), window, rules)
         except (SyntaxError, ValueError) as error:
             result.skipped.append(Skipped(str(path), syntax_error(error), cell=number))
             continue

@@ -47,10 +47,9 @@ def fix_paths(
     paths: Sequence[str],
     window: Window,
     rules: Sequence[KnownChange],
-    skip: frozenset[str] = frozenset(),
 ) -> FixReport:
     """Rewrite (in memory) the files and directories at ``paths``; nothing is written here."""
     report = FixReport(window)
     for path in discover(paths):
-        report.files.append(fix_file(Path(path), window, rules, skip))
+        report.files.append(fix_file(Path(path), window, rules))
     return report

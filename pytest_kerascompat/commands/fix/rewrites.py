@@ -147,6 +147,8 @@ QUEUE_DEFAULTS = {"workers": "1", "use_multiprocessing": "False", "max_queue_siz
 QUEUE_KEYWORDS = tuple(QUEUE_DEFAULTS)
 METHOD_RULES = (*GENERATOR_METHODS, "predict_classes")
 DATA_METHODS = ("fit", "evaluate", "predict", *GENERATOR_METHODS)
+# Past this many characters from the line's indentation, a signature is laid out one per line.
+SIGNATURE_WIDTH = 60
 OLD_IMAGE_MODULE = "keras.preprocessing.image"
 NEW_IMAGE_MODULE = "tensorflow.keras.preprocessing.image"
 
@@ -181,24 +183,15 @@ class Refused(Exception):
     """This occurrence cannot be rewritten mechanically; the message says why."""
 
 
-def fix_source(
-    text: str,
-    path: str,
-    window: Window,
-    rules: Sequence[KnownChange],
-    skip: frozenset[str] = frozenset(),
-) -> SourceFix:
-    """Rewrite the confident findings of ``rules`` in ``text`` that ``window`` allows.
-
-    ``skip`` names rewrites not to apply (a verification rolled them back).
-    """
+def fix_source(text: str, path: str, window: Window, rules: Sequence[KnownChange]) -> SourceFix:
+    """Rewrite in memory the confident findings of ``rules`` in ``text`` that ``window`` allows."""
     tree = ast.parse(text, filename=path)
     findings = scan_module(Module(path, tree, source_lines(text)), rules)
     result = SourceFix(text, text)
     if not findings:
         return result
     wrapper = MetadataWrapper(cst.parse_module(text))
-    planner = Planner(findings, FileFacts(tree), window, skip)
+    planner = Planner(findings, FileFacts(tree), window, source_lines(text))
     wrapper.visit(planner)
     if planner.edits:
         result.after = wrapper.module.visit(Applier(planner.edits)).code
@@ -241,7 +234,11 @@ class Planner(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(
-        self, findings: list[Finding], facts: FileFacts, window: Window, skip: frozenset[str]
+        self,
+        findings: list[Finding],
+        facts: FileFacts,
+        window: Window,
+        lines: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.findings = {
@@ -251,12 +248,12 @@ class Planner(cst.CSTVisitor):
         }
         self.facts = facts
         self.window = window
-        self.skip = skip
         self.edits: dict[cst.CSTNode, list[Edit]] = {}
         self.fixed: list[Fixed] = []
         self.left: list[Left] = []
         self.claimed: set[Finding] = set()
         self.tensorflow = tensorflow_alias(facts)
+        self.lines = lines
         self.activations: set[str] = set()
         self.datasets: dict[str, cst.ClassDef] = {}
         self.constructions: dict[str, list[cst.Call]] = {}
@@ -277,6 +274,12 @@ class Planner(cst.CSTVisitor):
             )
         return self.findings.get((rule, start.line, start.column))
 
+    def indent(self, node: cst.CSTNode) -> str:
+        """The indentation of the line ``node`` starts on."""
+        line = self.position(node).start.line
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return text[: len(text) - len(text.lstrip())]
+
     def position(self, node: cst.CSTNode) -> CodeRange:
         return self.get_metadata(PositionProvider, node)
 
@@ -284,9 +287,6 @@ class Planner(cst.CSTVisitor):
         """Record the edits for ``finding`` unless the window or the command refuses them."""
         rewrite = BY_NAME[name]
         self.claimed.add(finding)
-        if name in self.skip:
-            self.left.append(Left(finding, f"{name}: rolled back, it made a square worse"))
-            return False
         refusal = self.window.refusal(rewrite.requires)
         if refusal is not None:
             self.left.append(Left(finding, f"{name} {refusal}"))
@@ -400,7 +400,7 @@ class Planner(cst.CSTVisitor):
             lambda: self.plan(
                 found,
                 "from_generator_output_signature",
-                [(call, signature_edit(call, self.tensorflow))],
+                [(call, signature_edit(call, self.tensorflow, self.indent(types)))],
             ),
         )
 
@@ -465,6 +465,15 @@ class Planner(cst.CSTVisitor):
             )
         if self.plan(finding, "sequence_super_init", [(init, super_init_edit)]):
             self.super_inits.add(cls.name.value)
+
+
+class Unindented(cst.CSTTransformer):
+    """New lines inside generated code carry their whole indentation, not the block's plus it."""
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        return updated_node.with_changes(indent=False)
 
 
 class Gatherer(cst.CSTVisitor):
@@ -603,8 +612,9 @@ def lr_edit(call: cst.Call) -> Edit:
     return edit
 
 
-def signature_edit(call: cst.Call, tensorflow: str | None) -> Edit:
-    """``output_types``/``output_shapes`` to one ``output_signature`` of ``tf.TensorSpec``s."""
+def signature_edit(call: cst.Call, tensorflow: str | None, indent: str = "") -> Edit:
+    """``output_types``/``output_shapes`` to one ``output_signature`` of ``tf.TensorSpec``s;
+    one spec per line when they would not fit on the argument's line."""
     if tensorflow is None:
         raise Refused("this file does not import tensorflow, which output_signature= needs")
     if any(arg.star for arg in call.args):
@@ -614,9 +624,11 @@ def signature_edit(call: cst.Call, tensorflow: str | None) -> Edit:
     types = argument(call, "output_types", 1)
     shapes = argument(call, "output_shapes", 2)
     assert types is not None
-    signature = cst.parse_expression(
-        specs(tensorflow, types.value, shapes.value if shapes else None)
-    )
+    text = specs(tensorflow, types.value, shapes.value if shapes else None)
+    if len(indent) + len(text) > SIGNATURE_WIDTH and text[0] in "({":
+        text = specs(tensorflow, types.value, shapes.value if shapes else None, indent)
+    signature = cst.parse_expression(text).visit(Unindented())
+    assert isinstance(signature, cst.BaseExpression)
 
     def edit(node: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(node, cst.Call)
@@ -641,8 +653,14 @@ def signature_edit(call: cst.Call, tensorflow: str | None) -> Edit:
     return edit
 
 
-def specs(tensorflow: str, types: cst.BaseExpression, shapes: cst.BaseExpression | None) -> str:
-    """The ``output_signature`` text for ``types`` and ``shapes`` of the same structure."""
+def specs(
+    tensorflow: str,
+    types: cst.BaseExpression,
+    shapes: cst.BaseExpression | None,
+    indent: str | None = None,
+) -> str:
+    """The ``output_signature`` text for ``types`` and ``shapes`` of the same structure; with
+    ``indent``, the outer tuple or dict holds one element per line below that indentation."""
     code = cst.Module([]).code_for_node
     if isinstance(types, (cst.Tuple, cst.List)):
         elements = [element.value for element in types.elements]
@@ -655,7 +673,7 @@ def specs(tensorflow: str, types: cst.BaseExpression, shapes: cst.BaseExpression
             ]
         else:
             raise Refused("output_shapes does not have output_types's structure in the source")
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        return enclosed("(", parts, ")", indent)
     if isinstance(types, cst.Dict):
         shape_of = dict_entries(shapes) if shapes is not None else {}
         parts = []
@@ -663,7 +681,7 @@ def specs(tensorflow: str, types: cst.BaseExpression, shapes: cst.BaseExpression
             if shapes is not None and key not in shape_of:
                 raise Refused("output_shapes does not have output_types's keys in the source")
             parts.append(f"{key}: {specs(tensorflow, value, shape_of.get(key))}")
-        return "{" + ", ".join(parts) + "}"
+        return enclosed("{", parts, "}", indent)
     if not isinstance(types, cst.Attribute):
         raise Refused(
             f"output_types={code(types)} is not written out (a tuple, dict or tf.<dtype>) here: "
@@ -671,6 +689,14 @@ def specs(tensorflow: str, types: cst.BaseExpression, shapes: cst.BaseExpression
         )
     shape = code(shapes) if shapes is not None else "None"
     return f"{tensorflow}.TensorSpec(shape={shape}, dtype={code(types)})"
+
+
+def enclosed(opening: str, parts: list[str], closing: str, indent: str | None) -> str:
+    if indent is None:
+        one = "," if opening == "(" and len(parts) == 1 else ""  # a tuple of one
+        return opening + ", ".join(parts) + one + closing
+    lines = "".join(f"{indent}    {part},\n" for part in parts)
+    return f"{opening}\n{lines}{indent}{closing}"
 
 
 def dict_entries(node: cst.BaseExpression) -> dict[str, cst.BaseExpression]:

@@ -157,8 +157,13 @@ def pyproject_dependencies(root: Path) -> list[str] | None:
     return dependencies
 
 
-def support_window(root: Path, supports: Sequence[str], matrix: Matrix | None) -> Window:
-    """The window from ``--supports`` (else pyproject) and the matrix cells inside it."""
+def support_window(
+    root: Path, supports: Sequence[str], matrix: Matrix | None, matrix_label: str | None = None
+) -> Window:
+    """The window from ``--supports`` (else pyproject) and the matrix cells inside it.
+
+    ``matrix_label`` names the matrix among the window's sources (default: its path).
+    """
     sources: list[str] = []
     if supports:
         declared = declared_floors(supports, "--supports")
@@ -179,7 +184,7 @@ def support_window(root: Path, supports: Sequence[str], matrix: Matrix | None) -
             floors.add(tensorflow, keras, legacy)
             used = True
     if matrix and used:
-        sources.append(str(matrix.path))
+        sources.append(matrix_label or str(matrix.path))
     return Window(
         min(floors.tensorflow, default=None), min(floors.keras, default=None), tuple(sources)
     )
