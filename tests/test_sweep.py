@@ -66,7 +66,7 @@ def test_a_misbehaving_cell_still_fills_every_square(
     plain_project: pytest.Pytester, cache_dir: Path
 ) -> None:
     plain_project.makepyfile(test_misbehaving=(RESOURCES / "test_misbehaving.py").read_text())
-    result = sweep(plain_project, cache_dir, "--keras-cells", "plain")
+    result = sweep(plain_project, cache_dir, "--keras-cells", "plain", "-ra")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = report_of(plain_project)
     assert squares(report, "plain") == {
@@ -86,6 +86,17 @@ def test_a_misbehaving_cell_still_fills_every_square(
     result.stdout.fnmatch_lines(
         ["*keras compatibility matrix*", "test_misbehaving.py::test_fails*"]
     )
+    # -ra lists timeouts and crashes with the failures, under their words and square ids.
+    result.stdout.fnmatch_lines(
+        [
+            "*short test summary info*",
+            "FAILED test_misbehaving.py::test_fails[[]plain[]]*",
+            "TIMEOUT test_misbehaving.py::test_hangs_like_an_endless_generator[[]plain[]]*",
+            "CRASHED test_misbehaving.py::test_segfaults[[]plain[]]*",
+            "CRASHED test_misbehaving.py::test_aborts[[]plain[]]*",
+            "*4 failed, 2 passed*",
+        ]
+    )
 
 
 def test_a_user_test_failure_fails_the_run_and_names_the_square(
@@ -104,7 +115,7 @@ def test_a_user_test_failure_fails_the_run_and_names_the_square(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     for cell in ("plain", "plain-b"):
         result.stdout.fnmatch_lines(
-            [f"FAILED {cell}::test_feed.py::test_breaks - failed: ValueError: Unrecognized*"]
+            [f"FAILED test_feed.py::test_breaks[[]{cell}[]] - failed: ValueError: Unrecognized*"]
         )
     result.stdout.fnmatch_lines(["*hint: Keras 3 fit() accepts real generators*", "*2 failed in*"])
 
@@ -188,15 +199,6 @@ def test_a_tensorflow_that_fails_to_import_makes_an_import_error_with_a_hint(
     assert cell.status.value == "import-error"
     assert "Unable to convert function return value" in (cell.detail or "")
     assert "numpy<2" in (cell.detail or "")
-
-
-def test_collect_only_shows_the_plan_and_builds_nothing(
-    plain_project: pytest.Pytester, tmp_path: Path
-) -> None:
-    empty_cache = tmp_path / "cache"
-    result = sweep(plain_project, empty_cache, "--collect-only")
-    result.stdout.fnmatch_lines(["[[]plain[]] Python 3.11.* (*python3.11*): pytest"])
-    assert not (empty_cache / "envs").exists()
 
 
 def test_a_module_that_fails_to_import_is_a_square_and_the_rest_still_run(

@@ -66,6 +66,8 @@ MODE_FLAG = "--kc-mode"
 PROBES_DIR_FLAG = "--kc-probes-dir"
 #: A file of test ids, one a line, that a restarted worker leaves out.
 SKIP_FLAG = "--kc-skip"
+#: A file of test ids, one a line, that the worker runs before the others (``--ff``).
+FIRST_FLAG = "--kc-first"
 TIMEOUT_FLAG = "--kc-timeout"
 STACK_FILE_FLAG = "--kc-stack-file"
 QUICK_EXIT_FLAG = "--kc-quick-exit"

@@ -89,6 +89,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         protocol.SKIP_FLAG, metavar="PATH", help="file of test ids (one per line) to deselect"
     )
     group.addoption(
+        protocol.FIRST_FLAG, metavar="PATH", help="file of test ids (one per line) to run first"
+    )
+    group.addoption(
         protocol.TIMEOUT_FLAG,
         type=float,
         metavar="SECONDS",
@@ -135,6 +138,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if results:
         manager.register(Recorder(config, EventLog(results)), "kerascompat-worker-recorder")
         follow_parent()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """``--ff`` in a sweep: the tests that failed in this cell last time run first."""
+    first = read_skip_file(config.getoption(protocol.FIRST_FLAG))
+    if first:
+        items.sort(key=lambda item: item.nodeid not in first)  # stable: otherwise in order
 
 
 def follow_parent(interval: float = 1.0) -> None:

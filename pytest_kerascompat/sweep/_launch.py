@@ -43,6 +43,9 @@ class WorkerCall:
     probes: tuple[str, ...] = ()
     timeout: float | None = None
     skip_file: Path | None = None
+    #: ``--ff``: a file of the tests to run before the others.
+    first_file: Path | None = None
+    collect_only: bool = False
     stack_file: Path | None = None
     rootdir: Path | None = None
     inifile: Path | None = None
@@ -129,6 +132,10 @@ def worker_argv(python: Path, plan: CellPlan, call: WorkerCall) -> list[str]:
         argv += [protocol.STACK_FILE_FLAG, str(call.stack_file)]
     if call.skip_file:
         argv += [protocol.SKIP_FLAG, str(call.skip_file)]
+    if call.first_file:
+        argv += [protocol.FIRST_FLAG, str(call.first_file)]
+    if call.collect_only:
+        argv.append("--collect-only")
     argv += list(call.report_args)
     argv += configuration_args(call)
     if call.mode in protocol.PROBE_MODES:

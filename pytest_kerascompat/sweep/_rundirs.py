@@ -41,6 +41,11 @@ def skip_file(run_dir: Path, cell: str) -> Path:
     return run_dir / f"{cell}.skip"
 
 
+def first_file(run_dir: Path, cell: str) -> Path:
+    """``--ff``: the tests that failed in this cell last time, which its worker runs first."""
+    return run_dir / f"{cell}.first"
+
+
 def stack_file(run_dir: Path, cell: str, attempt: int) -> Path:
     """Where the worker of ``attempt`` writes its threads' stacks at a timeout."""
     return run_dir / f"{cell}.stack.{attempt}.txt"

@@ -35,6 +35,7 @@ from pytest_kerascompat.model.results import (
 )
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep import _rundirs
+from pytest_kerascompat.sweep._budget import FailureBudget
 from pytest_kerascompat.sweep._config_errors import describe_usage_error
 from pytest_kerascompat.sweep._launch import WorkerCall, prepare_cellpath, worker_argv, worker_env
 from pytest_kerascompat.sweep._processes import (
@@ -71,8 +72,20 @@ class SweepSettings:
     rootdir: Path | None = None
     inifile: Path | None = None
     resume_from: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+    #: A cell's own test arguments, in place of ``user_args`` (a square id names one cell).
+    cell_args: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    #: Tests a cell runs before the others (``--ff``: the ones that failed there last time).
+    first: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    #: ``-x``/``--maxfail``: shared by every cell, spent by failing squares.
+    budget: FailureBudget = dataclasses.field(default_factory=FailureBudget)
+    #: ``--collect-only``: build and collect in every cell, run nothing.
+    collect_only: bool = False
+
     #: pytest options that decide how a failure is worded (``--tb``, ``-l``...).
     report_args: tuple[str, ...] = ()
+
+    def user_args_for(self, plan: CellPlan) -> tuple[str, ...]:
+        return self.cell_args.get(plan.name, self.user_args)
 
     def timeout_for(self, plan: CellPlan) -> float:
         return self.timeout or plan.spec.timeout
@@ -91,7 +104,12 @@ class SweepSettings:
     @property
     def selection(self) -> dict[str, Any]:
         """What decides which tests a cell runs; a resumed run must have the same."""
-        return {"mode": self.mode, "user_args": list(self.user_args), "probes": list(self.probes)}
+        return {
+            "mode": self.mode,
+            "user_args": list(self.user_args),
+            "cell_args": {cell: list(args) for cell, args in sorted(self.cell_args.items())},
+            "probes": list(self.probes),
+        }
 
 
 class ProtocolError(Exception):
@@ -117,6 +135,8 @@ class CellRun:
     #: User tests the workers collected but left out, unmarked (see :class:`NothingMarked`).
     unmarked: int = 0
     done: bool = False
+    #: ``-x``/``--maxfail`` stopped this cell: the squares not reached are not run.
+    halted: bool = False
 
     def apply(self, event: Mapping[str, Any], source: Path | None = None) -> None:
         """Hand ``event`` to its kind's handler; ``source`` is the file it came from."""
@@ -228,11 +248,20 @@ class CellFinished:
 
     report: CellReport
     results: list[Result]
+    #: Every test the cell collected (what ``--collect-only`` lists).
+    collected: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CellNotStarted:
+    """``-x``/``--maxfail`` was reached before this cell started."""
+
+    cell: str
 
 
 def run_sweep(
     plans: Sequence[CellPlan], settings: SweepSettings
-) -> Iterator[CellProgress | CellFinished]:
+) -> Iterator[CellProgress | CellFinished | CellNotStarted]:
     """Run every cell, ``settings.jobs`` at a time, yielding progress and finished cells.
 
     Cells run in threads (each one mostly waits on its subprocesses); every event is
@@ -263,7 +292,7 @@ def run_sweep(
                 )
                 yield from drain(messages)
                 for future in done:
-                    yield CellFinished(*future.result())
+                    yield future.result()
             yield from drain(messages)
         finally:
             # Ctrl-C reaches only this thread: tell the cells to stop their processes now.
@@ -311,16 +340,18 @@ def run_cell(
     progress: Progress,
     stopping: threading.Event,
     timings: CellTimings | None = None,
-) -> tuple[CellReport, list[Result]]:
+) -> CellFinished | CellNotStarted:
     started = time.monotonic()
+    if settings.budget.spent():
+        return CellNotStarted(plan.name)
     if plan.executable is None:
         progress(plan.name, f"no interpreter: {plan.python_note}")
-        return base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), []
+        return CellFinished(base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), [])
     results = settings.results_file(plan)
     run = replay(settings.resume_from.get(plan.name), results)
     if run.done:
         progress(plan.name, "every square kept from the interrupted run")
-        return assemble(plan, run, settings, time.monotonic() - started)
+        return CellFinished(*assemble(plan, run, settings, time.monotonic() - started))
     if run.settled:
         progress(plan.name, f"{len(run.settled)} squares kept from the interrupted run")
     progress(plan.name, f"Python {plan.python}: building or reusing the environment")
@@ -338,7 +369,11 @@ def run_cell(
         detail = getattr(error, "detail", str(error))
         log = settings.log_file(plan, "install")
         progress(plan.name, f"install-error: {detail.splitlines()[-1] if detail else ''}")
-        return base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
+        return CellFinished(
+            base_report(plan, CellStatus.INSTALL_ERROR, f"{detail}\nfull log: {log}"), []
+        )
+    if settings.budget.spent():  # built while the last failure came in: keep it, run nothing
+        return CellNotStarted(plan.name)
     progress(plan.name, f"environment {'built' if built else 'reused'}; running tests")
     testing = time.monotonic()
     run_workers(plan, settings, location, cellpath, progress, run, stopping)
@@ -347,8 +382,11 @@ def run_cell(
     if timings is not None:
         timings.record(plan, time.monotonic() - testing)
     report, squares = assemble(plan, run, settings, time.monotonic() - started)
-    progress(plan.name, f"done in {report.duration:.1f} s: {summarize(squares)}")
-    return report, squares
+    if settings.collect_only:
+        progress(plan.name, f"collected {len(run.collected)} tests in {report.duration:.1f} s")
+    else:
+        progress(plan.name, f"done in {report.duration:.1f} s: {summarize(squares)}")
+    return CellFinished(report, squares, tuple(run.collected))
 
 
 def summarize(results: Sequence[Result]) -> str:
@@ -417,7 +455,16 @@ def run_workers(
     results = settings.results_file(plan)
     reader = EventReader(results, offset=results.stat().st_size)  # replayed events are in run
     timeout = settings.timeout_for(plan)
+
+    def charge(finish: Mapping[str, Any]) -> None:
+        """Count a finished square against ``-x``/``--maxfail`` as soon as it is known."""
+        if settings.budget.maxfail and finish["test"] in run.collected:
+            settings.budget.charge(square(plan, run, finish["test"], installed_versions(run)))
+
     for attempt in range(1, 10_000):
+        if settings.budget.spent():
+            run.halted = True
+            return
         call = worker_call(plan, settings, cellpath, results, run, attempt)
         argv = worker_argv(venv_python(location), plan, call)
         process = start_logged(
@@ -433,9 +480,11 @@ def run_workers(
             timeout,
             stopping,
             lambda text: progress(plan.name, text, transient=True),
+            finished=charge,
+            halt=lambda: settings.budget.spent(),
         )
         if run.done or run.import_error or running is None:
-            if not run.done and not run.import_error:
+            if not run.done and not run.import_error and not run.halted:
                 run.worker_failure = describe_exit(returncode)
             return
         lost = casualty(plan, run, running, returncode, timed_out, call)
@@ -443,6 +492,7 @@ def run_workers(
             results, protocol.CasualtyEvent(event=protocol.CASUALTY, result=lost.to_dict())
         )
         run.casualties[running] = lost
+        settings.budget.charge(lost)
         progress(plan.name, f"{running}: {lost.outcome.value}")
         if not run.remaining:
             return
@@ -464,16 +514,28 @@ def worker_call(
         results=results,
         mode=settings.mode,
         cellpath=cellpath,
-        user_args=settings.user_args,
+        user_args=settings.user_args_for(plan),
         probes=settings.probes,
         timeout=settings.timeout_for(plan),
         skip_file=skip_file,
         stack_file=_rundirs.stack_file(settings.run_dir, plan.name, attempt),
         rootdir=settings.rootdir,
         inifile=settings.inifile,
+        first_file=first_file(plan, settings),
+        collect_only=settings.collect_only,
         report_args=settings.report_args,
         coverage_file=_rundirs.coverage_file(settings.run_dir, plan.name),
     )
+
+
+def first_file(plan: CellPlan, settings: SweepSettings) -> Path | None:
+    """``--ff``: the file of tests this cell's worker runs before the others."""
+    first = settings.first.get(plan.name)
+    if not first:
+        return None
+    path = _rundirs.first_file(settings.run_dir, plan.name)
+    path.write_text("".join(f"{test}\n" for test in first), encoding="utf-8")
+    return path
 
 
 def watch(
@@ -483,8 +545,15 @@ def watch(
     timeout: float,
     stopping: threading.Event,
     status: Callable[[str], None] = lambda text: None,
+    *,
+    finished: Callable[[Mapping[str, Any]], None] = lambda event: None,
+    halt: Callable[[], bool] = lambda: False,
 ) -> tuple[str | None, int | None, bool]:
-    """Follow a worker until it exits or overruns; return the test it died in, if any."""
+    """Follow a worker until it exits or overruns; return the test it died in, if any.
+
+    ``finished`` sees every ``finish`` event; when ``halt`` says so (``-x``), the worker
+    is stopped between or during tests and the run marked ``halted``.
+    """
     running: str | None = None
     since = time.monotonic()
     imported, tick = False, Ticker(status)
@@ -496,6 +565,8 @@ def watch(
                     running, since = event["test"], time.monotonic()
                 elif event.get("event") in (protocol.FINISH, protocol.SESSION):
                     running, since = None, time.monotonic()
+                    if event.get("event") == protocol.FINISH:
+                        finished(event)
                     imported = True
             seconds = time.monotonic() - since
             tick(worker_stage(imported, running, len(run.settled), len(run.collected), seconds))
@@ -512,6 +583,10 @@ def watch(
             if overran(run, running, since, timeout):
                 stop(process)
                 return running, process.returncode, True
+            if halt():
+                stop(process)
+                run.halted = True
+                return None, process.returncode, False
             if stopping.wait(POLL_SECONDS):
                 raise Interrupted
     except BaseException:
@@ -609,7 +684,8 @@ def assemble(
             installed=tuple(run.session.get("installed") or ()),
         )
     versions = installed_versions(run)
-    results = [square(plan, run, test, versions) for test in run.collected]
+    ran = [test for test in run.collected if test in run.settled or not run.halted]
+    results = [] if settings.collect_only else [square(plan, run, t, versions) for t in ran]
     results += [
         verdict_result(plan.name, event, versions)
         for test, event in run.collect_errors.items()
@@ -638,6 +714,11 @@ def cell_status(
         )
     if run.worker_failure and run.remaining:
         return CellStatus.OK, f"the worker stopped early ({run.worker_failure}); log: {log}"
+    if run.halted and run.remaining:
+        return CellStatus.OK, (
+            f"stopped by -x/--maxfail: {len(run.remaining)} of {len(run.collected)} "
+            f"tests not run; log: {log}"
+        )
     return CellStatus.OK, None
 
 

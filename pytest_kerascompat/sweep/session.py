@@ -1,15 +1,19 @@
 """The pytest side of a sweep: no local collection, one report per square, one table.
 
 Registered on the plugin manager like pytest-xdist's ``DSession``: it takes over
-collection and the test loop, forwards every square to pytest as a test report (so
-``-v``, the summary line and the exit status work as usual), and renders the table
-in the terminal summary.
+collection and the test loop, forwards every square to pytest as a test report under
+the square's own id (so ``-v``, ``-r``, ``--lf``, ``--durations``, JUnit, the summary
+line and the exit status work as usual), and renders the table in the terminal summary.
+With pytest-xdist's ``-n N`` it runs N cells at a time itself and xdist starts no
+workers: a sweep is already parallel, and must run once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +23,26 @@ from pytest_kerascompat.cell.protocol import MODE_ALL, MODE_BOTH, MODE_NAMED, MO
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
-from pytest_kerascompat.model.notes import Note, pytest_report
+from pytest_kerascompat.model.notes import Note, plural, pytest_report
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
 from pytest_kerascompat.report import write_reports
 from pytest_kerascompat.report.terminal import write_table
+from pytest_kerascompat.sweep._budget import FailureBudget
 from pytest_kerascompat.sweep._progress import fit_line
 from pytest_kerascompat.sweep._rundirs import new_run_dir, resumable_cells
+from pytest_kerascompat.sweep._selection import (
+    Selection,
+    failed_squares,
+    rerun_failed,
+    select,
+    split_square_id,
+    square_id,
+)
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
+    CellNotStarted,
     CellProgress,
     NothingMarked,
     SweepSettings,
@@ -37,11 +51,13 @@ from pytest_kerascompat.sweep.controller import (
 )
 
 PLUGIN_NAME = "kerascompat-matrix"
+#: pytest's own categories (so ``-r``, FAILURES and the summary line count them), with
+#: our word and letter in the progress and ``-v`` lines.
 STATUS_WORDS = {
-    Outcome.DEPRECATED: ("deprecated", "D", "DEPRECATED", {"yellow": True}),
-    Outcome.REMOVED: ("removed", "R", "REMOVED", {"red": True}),
-    Outcome.TIMEOUT: ("timeout", "T", "TIMEOUT", {"red": True}),
-    Outcome.CRASHED: ("crashed", "C", "CRASHED", {"red": True}),
+    Outcome.DEPRECATED: ("passed", "D", "DEPRECATED", {"yellow": True}),
+    Outcome.REMOVED: ("failed", "R", "REMOVED", {"red": True}),
+    Outcome.TIMEOUT: ("failed", "T", "TIMEOUT", {"red": True}),
+    Outcome.CRASHED: ("failed", "C", "CRASHED", {"red": True}),
 }
 PYTEST_OUTCOME = {
     Outcome.PASSED: "passed",
@@ -54,20 +70,86 @@ PYTEST_OUTCOME = {
 
 def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
     """Validate the matrix now, so a mistake is a usage error before anything runs."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controlling process sweeps (none start, see below)
+    jobs = take_over_xdist(config)
+    if jobs and not settings.jobs:
+        settings = dataclasses.replace(settings, jobs=jobs)
     try:
         matrix = load_matrix(settings.matrix_file)
         if settings.cells:
             matrix = matrix.select(settings.cells)
     except MatrixError as error:
         raise pytest.UsageError(str(error)) from None
-    config.pluginmanager.register(MatrixSession(config, settings, matrix), PLUGIN_NAME)
+    chosen = choose_squares(config, [cell.name for cell in matrix.cells])
+    matrix = matrix.select([c.name for c in matrix.cells if chosen.selection.keeps(c.name)])
+    config.pluginmanager.register(MatrixSession(config, settings, matrix, chosen), PLUGIN_NAME)
+
+
+def take_over_xdist(config: pytest.Config) -> int | None:
+    """pytest-xdist's ``-n N``: N cells at a time here, and no xdist workers at all.
+
+    Each xdist worker would run the whole sweep again. xdist turns ``-n`` into
+    ``--tx`` in ``pytest_cmdline_main`` and starts its ``DSession`` in a ``trylast``
+    ``pytest_configure``, after this one: clearing ``dist`` and ``tx`` here leaves it
+    nothing to start. ``-n auto`` has been turned into a number by then.
+    """
+    if getattr(config.option, "tx", None) is None:
+        return None  # pytest-xdist is not installed
+    numprocesses = getattr(config.option, "numprocesses", None)
+    config.option.dist, config.option.tx = "no", []
+    return numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Chosen:
+    """The squares the command line asks for: by cell, and which run first."""
+
+    selection: Selection
+    first: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    note: str | None = None
+
+
+def choose_squares(config: pytest.Config, cells: Sequence[str]) -> Chosen:
+    """Paths and square ids from the command line, narrowed by ``--lf`` or ordered by
+    ``--ff`` from pytest's ``cache/lastfailed`` (which our reports fill)."""
+    selection = select([str(arg) for arg in config.args], cells)
+    option = config.option
+    lf, ff = getattr(option, "lf", False), getattr(option, "failedfirst", False)
+    cache = getattr(config, "cache", None)
+    if not (lf or ff) or cache is None:
+        return Chosen(selection)
+    failed = failed_squares(cache.get("cache/lastfailed", {}), cells)
+    rootdir, cwd = Path(config.rootpath), Path(config.invocation_params.dir)
+    rerun = rerun_failed(selection, failed, rootdir, cwd)
+    if rerun is None:
+        if lf and getattr(option, "last_failed_no_failures", "all") == "none":
+            return Chosen(Selection(cells=()), note="--lf: no square failed last time; none run")
+        return Chosen(selection, note="--lf/--ff: no square failed last time; running them all")
+    count = sum(len(tests) for tests in rerun.per_cell.values())
+    where = f"{plural(count, 'square')} that failed last time, in {', '.join(rerun.per_cell)}"
+    if lf:
+        return Chosen(rerun, note=f"--lf: rerunning the {where}")
+    first = {cell: failed_ids(tests, rootdir) for cell, tests in rerun.per_cell.items()}
+    return Chosen(selection, first=first, note=f"--ff: running first the {where}")
+
+
+def failed_ids(tests: Sequence[str], rootdir: Path) -> tuple[str, ...]:
+    """Node ids as the worker's items have them (relative to the rootdir)."""
+    prefix = f"{rootdir}{os.sep}"
+    return tuple(test[len(prefix) :] if test.startswith(prefix) else test for test in tests)
 
 
 class MatrixSession:
     """One sweep, as pytest sees it: registered only under ``--keras-matrix``."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, matrix: Matrix) -> None:
-        self.config, self.settings, self.matrix = config, settings, matrix
+    def __init__(
+        self, config: pytest.Config, settings: Settings, matrix: Matrix, chosen: Chosen
+    ) -> None:
+        self.config, self.settings, self.matrix, self.chosen = config, settings, matrix, chosen
+        self.budget = FailureBudget(config.option.maxfail or 0)
+        self.not_started: list[str] = []
+        self.collected: dict[str, tuple[str, ...]] = {}
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
         self.report = Report()
@@ -98,31 +180,70 @@ class MatrixSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if self.chosen.note:
+            self.write_progress("matrix", self.chosen.note)
         plans = self.plan()
-        if session.config.option.collectonly:
+        collect_only = bool(session.config.option.collectonly)
+        if collect_only:
             self.write_plans(plans)
-            return True
         try:
             for event in run_sweep(plans, self.sweep_settings(plans)):
-                if isinstance(event, CellProgress) and event.transient:
-                    self.progress.update(event.cell, event.message)
-                elif isinstance(event, CellProgress):
-                    self.write_progress(event.cell, event.message)
-                elif isinstance(event, CellFinished):
-                    self.progress.finish(event.report.name)
-                    self.record(event.report, event.results)
-                    self.progress.show(after_output=True)
+                self.handle(event)
         except NothingMarked as nothing:
             self.nothing_marked = str(nothing)
         finally:
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
-            self.written = write_reports(self.report, self.settings.report_destinations)
+            if not collect_only:
+                self.written = write_reports(self.report, self.settings.report_destinations)
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
+        if collect_only:
+            self.list_squares(session, [plan.name for plan in plans])
         if self.nothing_marked:  # no squares, so pytest exits 5 (no tests collected)
             session.shouldfail = self.nothing_marked
+        elif self.budget.spent():
+            session.shouldfail = self.stop_message()
         return True
+
+    def handle(self, event: CellProgress | CellFinished | CellNotStarted) -> None:
+        if isinstance(event, CellProgress) and event.transient:
+            self.progress.update(event.cell, event.message)
+        elif isinstance(event, CellProgress):
+            self.write_progress(event.cell, event.message)
+        elif isinstance(event, CellFinished):
+            self.progress.finish(event.report.name)
+            self.collected[event.report.name] = event.collected
+            self.record(event.report, event.results)
+            self.progress.show(after_output=True)
+        else:
+            self.not_started.append(event.cell)
+            self.write_progress(event.cell, "not started: -x/--maxfail was reached")
+
+    def stop_message(self) -> str:
+        """What pytest prints between ``!`` lines when ``-x``/``--maxfail`` stopped the run."""
+        text = (
+            f"stopping after {plural(self.budget.failures, 'failing square')} "
+            f"(--maxfail={self.budget.maxfail}): the sweep stopped every cell"
+        )
+        if self.not_started:
+            text += f"; not started: {', '.join(sorted(self.not_started))}"
+        return text
+
+    def list_squares(self, session: pytest.Session, cells: Sequence[str]) -> None:
+        """``--collect-only``: every square each cell collected, through pytest's own
+        collection reporting (``-q`` prints ids, the count and exit status follow)."""
+        items: list[pytest.Item | pytest.Collector] = [
+            SquareItem.from_parent(session, name=nodeid, nodeid=nodeid)
+            for cell in cells
+            for nodeid in (square_id(test, cell) for test in self.collected.get(cell, ()))
+        ]
+        session.items = [item for item in items if isinstance(item, pytest.Item)]
+        session.testscollected = len(items)
+        self.config.hook.pytest_collectreport(
+            report=pytest.CollectReport("", "passed", None, items)
+        )
+        self.config.hook.pytest_collection_finish(session=session)
 
     def plan(self) -> list[CellPlan]:
         self.write_progress("matrix", "finding interpreters and resolving cells")
@@ -133,7 +254,8 @@ class MatrixSession:
         )
 
     def write_plans(self, plans: list[CellPlan]) -> None:
-        """``--collect-only`` shows what would be built, and builds nothing."""
+        """``--collect-only`` shows the plan of each cell before building it: listing a
+        cell's squares takes its environment and TensorFlow, as its tests import them."""
         for plan in plans:
             where = (
                 f"Python {plan.python} ({plan.executable})" if plan.executable else "no interpreter"
@@ -151,12 +273,16 @@ class MatrixSession:
             run_dir=new_run_dir(runs_dir),
             mode=self.mode,
             cwd=Path(self.config.invocation_params.dir),
-            user_args=forwarded_args(self.config),
+            user_args=forwarded_options(self.config, self.cells) + self.chosen.selection.common,
             jobs=self.jobs,
             timeout=self.settings.timeout,
             rootdir=rootdir,
             inifile=Path(self.config.inipath) if self.config.inipath else None,
             report_args=report_args(self.config),
+            cell_args=self.cell_args(plans),
+            first=self.chosen.first,
+            budget=self.budget,
+            collect_only=bool(self.config.option.collectonly),
         )
         if not self.settings.resume:
             return settings
@@ -164,6 +290,21 @@ class MatrixSession:
         if not resume_from:
             self.write_progress("matrix", "--keras-resume: no earlier run to resume")
         return dataclasses.replace(settings, resume_from=resume_from)
+
+    @property
+    def cells(self) -> list[str]:
+        return [cell.name for cell in self.matrix.cells]
+
+    def cell_args(self, plans: list[CellPlan]) -> dict[str, tuple[str, ...]]:
+        """Arguments for the cells a square id (or ``--deselect`` of one) names."""
+        selection = self.chosen.selection
+        deselected = cell_deselections(self.config, self.cells)
+        return {
+            plan.name: forwarded_options(self.config, self.cells, plan.name)
+            + selection.args_for(plan.name)
+            for plan in plans
+            if plan.name in selection.per_cell or plan.name in deselected
+        }
 
     def write_progress(self, cell: str, message: str) -> None:
         """One line per stage of a cell: plain text, readable in any CI log."""
@@ -247,19 +388,52 @@ class StatusLine:
             self.drawn = False
 
 
-def forwarded_args(config: pytest.Config) -> tuple[str, ...]:
-    """What selects tests in a cell: the paths given and the selection options."""
-    args = [str(arg) for arg in config.args]
+def forwarded_options(
+    config: pytest.Config, cells: Sequence[str], cell: str | None = None
+) -> tuple[str, ...]:
+    """The options a worker honours as the user meant them: selection (``-k``, ``-m``,
+    ``--deselect``, ``--ignore``), warning filters (``-W``) and disabled plugins
+    (``-p no:NAME``; enabling one is left to the cell's own configuration, where it is
+    installed or not). ``--deselect`` of a square id reaches that square's cell only."""
+    args: list[str] = []
     option = config.option
     if option.keyword:
         args += ["-k", option.keyword]
     if option.markexpr:
         args += ["-m", option.markexpr]
     for nodeid in option.deselect or ():
-        args += ["--deselect", nodeid]
+        split = split_square_id(str(nodeid), cells)
+        if split is None:
+            args += ["--deselect", str(nodeid)]
+        elif split[1] == cell:
+            args += ["--deselect", split[0]]
     for path in option.ignore or ():
         args += ["--ignore", str(path)]
+    for spec in option.pythonwarnings or ():
+        args += ["-W", spec]
+    for name in option.plugins or ():
+        if name.startswith("no:"):
+            args += ["-p", name]
     return tuple(args)
+
+
+def cell_deselections(config: pytest.Config, cells: Sequence[str]) -> set[str]:
+    """The cells a ``--deselect`` of a square id names."""
+    found = (split_square_id(str(nodeid), cells) for nodeid in config.option.deselect or ())
+    return {split[1] for split in found if split is not None}
+
+
+class SquareItem(pytest.Item):
+    """A square as ``--collect-only`` lists it: collected in its cell, never run here."""
+
+    def runtest(self) -> None:
+        raise NotImplementedError("a square runs in its cell's worker")
+
+
+def square_location(result: Result) -> tuple[str, None, str]:
+    """pytest's ``(path, line, domain)``: the test's file and its name with the cell."""
+    path, _, name = square_id(result.test, result.cell).partition("::")
+    return path, None, name.replace("::", ".")
 
 
 def report_args(config: pytest.Config) -> tuple[str, ...]:
@@ -281,7 +455,7 @@ def report_args(config: pytest.Config) -> tuple[str, ...]:
 
 
 def test_report(result: Result, log: str | None) -> pytest.TestReport:
-    """A square as pytest sees a test: ``cell::test``, with our outcome attached."""
+    """A square as pytest sees a test, under its square id, with our outcome attached."""
     failing = result.outcome.is_breaking and not result.probe
     outcome = PYTEST_OUTCOME.get(result.outcome, "failed" if failing else "passed")
     longrepr: Any = None
@@ -290,8 +464,8 @@ def test_report(result: Result, log: str | None) -> pytest.TestReport:
     elif outcome == "skipped":
         longrepr = (result.cell, 0, Note.of(result).headline)
     report = pytest.TestReport(
-        nodeid=f"{result.cell}::{result.test}",
-        location=(result.cell, None, f"{result.cell}::{result.test}"),
+        nodeid=square_id(result.test, result.cell),
+        location=square_location(result),
         keywords={},
         outcome=outcome,  # type: ignore[arg-type]
         longrepr=longrepr,
@@ -312,6 +486,11 @@ class CrashLine:
     lineno: int
     message: str
 
+    def __str__(self) -> str:
+        """What ``--tb=line`` prints, as pytest's ``ReprFileLocation`` does."""
+        where = f"{self.path}:{self.lineno}" if self.lineno else self.path
+        return f"{where}: {self.message}"
+
 
 class SquareRepr:
     """A failing square as pytest prints it: outcome, message, hint, scan rule, stack."""
@@ -325,7 +504,7 @@ class SquareRepr:
         report = pytest_report(result, log)
         if report:
             self.lines += ["", *report.splitlines()]
-        self.reprcrash = CrashLine(result.cell, 0, note.headline)
+        self.reprcrash = CrashLine(square_id(result.test, result.cell), 0, note.headline)
 
     def toterminal(self, writer: Any) -> None:
         for line in self.lines:
