@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_kerascompat.config.matrix import CellSpec
-from pytest_kerascompat.env.environments import nox_argv
+from pytest_kerascompat.env.environments import default_cache_dir, nox_argv, venv_python
 from pytest_kerascompat.env.nox_sessions import build_cell
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep import _rundirs
@@ -93,3 +93,24 @@ def test_every_file_of_a_run_directory_is_named_by_its_cell(tmp_path: Path) -> N
     assert _rundirs.log_file(tmp_path, "tf2.16", "worker") == tmp_path / "tf2.16.worker.log"
     assert _rundirs.skip_file(tmp_path, "tf2.16") == tmp_path / "tf2.16.skip"
     assert _rundirs.stack_file(tmp_path, "tf2.16", 2) == tmp_path / "tf2.16.stack.2.txt"
+
+
+@pytest.mark.parametrize(
+    ("platform", "parts"),
+    [("linux", ("bin", "python")), ("darwin", ("bin", "python")),
+     ("win32", ("Scripts", "python.exe"))],
+)  # fmt: skip
+def test_the_interpreter_of_an_environment_is_where_the_platform_puts_it(
+    tmp_path: Path, platform: str, parts: tuple[str, str]
+) -> None:
+    assert venv_python(tmp_path, platform) == tmp_path.joinpath(*parts)
+
+
+def test_the_cache_is_in_the_platforms_cache_directory_unless_one_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KERASCOMPAT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "pytest-kerascompat"
+    monkeypatch.setenv("KERASCOMPAT_CACHE_DIR", str(tmp_path / "mine"))
+    assert default_cache_dir() == tmp_path / "mine"

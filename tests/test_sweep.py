@@ -306,7 +306,11 @@ def test_two_sweeps_at_once_share_one_environment_build(
     joined = "\n".join(outputs)
     assert joined.count("environment built") == 1, joined
     assert joined.count("environment reused") == 1, joined
-    assert len(list((cache / "envs").iterdir())) == 2, "one environment and its lock file"
+    assert sorted(path.suffix for path in (cache / "envs").iterdir()) == [
+        "",
+        ".holders",
+        ".lock",
+    ], "one environment, its lock file and its holders"
 
 
 def test_a_crash_while_importing_tensorflow_makes_an_import_error(

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from pytest_kerascompat.commands import bisect as bisect_command
+from pytest_kerascompat.commands import cache as cache_command
 from pytest_kerascompat.commands import ci_matrix as ci_matrix_command
 from pytest_kerascompat.commands import diff as diff_command
 from pytest_kerascompat.commands import merge as merge_command
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     bisect_command.add_parser(commands).set_defaults(run=bisect_command.run)
     fix_command.add_parser(commands).set_defaults(run=fix_command.run)
     diff_command.add_parser(commands).set_defaults(run=diff_command.run)
+    cache_command.add_parser(commands).set_defaults(run=cache_command.run)
     return parser
 
 

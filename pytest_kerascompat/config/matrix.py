@@ -79,6 +79,8 @@ class CellSpec:
     env: tuple[tuple[str, str], ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     pins: bool = True
+    #: The matrix file the cell came from (``cache list`` names it); not part of its identity.
+    matrix_file: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def anchors(self) -> tuple[Requirement, ...]:
@@ -212,7 +214,7 @@ def _build_matrix(document: Any, path: Path) -> Matrix:
             raise MatrixError(
                 path, "duplicate cell name", line=_line(node, "name"), cell=cell.name, key="name"
             )
-        cells.append(cell)
+        cells.append(dataclasses.replace(cell, matrix_file=str(path.resolve())))
     project = _optional_text(document, "project", path, cell=None)
     return Matrix(path=path, cells=tuple(cells), project=project)
 

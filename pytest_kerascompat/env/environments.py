@@ -4,19 +4,27 @@ Each plan gets its own content-addressed ``--envdir`` under the cache, so a chan
 requirement set builds a new environment and never touches another cell's. A build
 counts as finished only once the session wrote the ready marker, so an interrupted
 build is rebuilt, never reused half-made; a lock file keeps two sweeps from building
-the same environment at once.
+the same environment at once, and a hold file per process says the environment is in
+use, so ``cache prune`` never removes it under a running sweep.
+
+Layout: ``<cache>/envs/<key>/`` (nox's ``--envdir``: the environment, and the record
+of the cells and matrix files that used it), ``<cache>/envs/<key>.lock`` (the build
+lock) and ``<cache>/envs/<key>.holders/<pid>.lock`` (one per process using it).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import datetime
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
+
+import filelock
+import platformdirs
 
 from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.env._install_progress import InstallFollower
@@ -25,6 +33,8 @@ from pytest_kerascompat.sweep._processes import log_tail, run_logged
 
 READY_MARKER = "kerascompat-ready.json"
 BUILDING_MARKER = "kerascompat-building"
+USES_FILE = "kerascompat-uses.json"
+HOLDERS_SUFFIX = ".holders"
 BUNDLED_NOXFILE = Path(__file__).with_name("_noxfile.py")
 PLAN_FILE_VARIABLE = "KERASCOMPAT_PLAN_FILE"
 CACHE_VARIABLE = "KERASCOMPAT_CACHE_DIR"
@@ -45,17 +55,24 @@ class InstallError(Exception):
 
 
 def default_cache_dir() -> Path:
+    """``$KERASCOMPAT_CACHE_DIR``, else the platform's user cache directory.
+
+    ``~/.cache/pytest-kerascompat`` on Linux (``$XDG_CACHE_HOME`` honoured),
+    ``~/Library/Caches/pytest-kerascompat`` on macOS, ``%LOCALAPPDATA%`` on Windows.
+    """
     if os.environ.get(CACHE_VARIABLE):
         return Path(os.environ[CACHE_VARIABLE]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pytest-kerascompat"
+    return Path(platformdirs.user_cache_dir("pytest-kerascompat", appauthor=False))
 
 
 def envdir_for(cache_dir: Path, plan: CellPlan) -> Path:
     return cache_dir / "envs" / plan.key[:16]
 
 
-def venv_python(location: Path) -> Path:
+def venv_python(location: Path, platform: str = sys.platform) -> Path:
+    """Where a virtual environment keeps its interpreter on this platform."""
+    if platform == "win32":
+        return location / "Scripts" / "python.exe"
     return location / "bin" / "python"
 
 
@@ -91,16 +108,88 @@ def find_ready(envdir: Path, plan: CellPlan) -> Path | None:
     return next((child for child in envdir.iterdir() if is_ready(child, plan)), None)
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock held for as long as the block runs, released even on a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as stream:
-        fcntl.flock(stream, fcntl.LOCK_EX)
+def build_lock(envdir: Path, timeout: float = -1) -> filelock.BaseFileLock:
+    """The lock of one environment's builds; the OS releases it even on a crash.
+
+    ``cache prune`` takes it too, so it never removes an environment being built, and
+    never one between a sweep finding it ready and the sweep holding it.
+    """
+    envdir.parent.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(envdir.with_suffix(".lock"), timeout=timeout, thread_local=False)
+
+
+_HOLDS: dict[Path, filelock.BaseFileLock] = {}
+_HOLDS_GUARD = threading.Lock()
+
+
+def holders_dir(envdir: Path) -> Path:
+    return envdir.with_name(envdir.name + HOLDERS_SUFFIX)
+
+
+def hold(envdir: Path) -> None:
+    """Say this process uses ``envdir`` for as long as it lives (the OS frees it on exit).
+
+    A hold is a lock file of its own per process, so any number of sweeps can hold the
+    same environment while ``cache prune`` can still ask whether anyone does.
+    """
+    path = holders_dir(envdir) / f"{os.getpid()}.lock"
+    with _HOLDS_GUARD:
+        if path in _HOLDS:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path, thread_local=False)
+        lock.acquire()
+        _HOLDS[path] = lock
+
+
+def release_holds() -> None:
+    """Give up every hold of this process (a sweep that ended while the process goes on)."""
+    with _HOLDS_GUARD:
+        for lock in _HOLDS.values():
+            lock.release()
+        _HOLDS.clear()
+
+
+def is_held(envdir: Path) -> bool:
+    """Whether a live process holds ``envdir``; hold files of dead processes are removed.
+
+    Call it under :func:`build_lock`: no new hold can start meanwhile.
+    """
+    held = False
+    for path in sorted(holders_dir(envdir).glob("*.lock")):
+        if path in _HOLDS:
+            held = True
+            continue
+        probe = filelock.FileLock(path, timeout=0, thread_local=False)
         try:
-            yield
-        finally:
-            fcntl.flock(stream, fcntl.LOCK_UN)
+            probe.acquire()
+        except filelock.Timeout:
+            held = True
+        else:
+            probe.release()
+            path.unlink(missing_ok=True)
+    return held
+
+
+def record_use(envdir: Path, plan: CellPlan, now: datetime.datetime | None = None) -> None:
+    """Note which cell of which matrix file used the environment, and when: ``cache list``."""
+    when = (now or datetime.datetime.now(datetime.timezone.utc)).isoformat(timespec="seconds")
+    uses = [
+        use
+        for use in read_uses(envdir)
+        if (use.get("cell"), use.get("matrix")) != (plan.name, plan.spec.matrix_file)
+    ]
+    uses.append({"cell": plan.name, "matrix": plan.spec.matrix_file, "last_used": when})
+    write_text_atomically(envdir / USES_FILE, json.dumps({"uses": uses}, indent=2) + "\n")
+
+
+def read_uses(envdir: Path) -> list[dict[str, str | None]]:
+    try:
+        data = json.loads((envdir / USES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    uses = data.get("uses") if isinstance(data, dict) else None
+    return [use for use in uses if isinstance(use, dict)] if isinstance(uses, list) else []
 
 
 def ensure_environment(
@@ -113,14 +202,16 @@ def ensure_environment(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[str], None] = lambda text: None,
 ) -> tuple[Path, bool]:
-    """The ready environment of ``plan`` and whether this call built it.
+    """The ready environment of ``plan`` and whether this call built it, held by this process.
 
     While it builds, ``progress`` hears what the installer is doing and for how long.
     """
     envdir = envdir_for(cache_dir, plan)
-    with file_lock(envdir.with_suffix(".lock")):
+    with build_lock(envdir):
         ready = find_ready(envdir, plan)
         if ready is not None:
+            hold(envdir)
+            record_use(envdir, plan)
             return ready, False
         follower = InstallFollower(log, progress)
         status = run_logged(
@@ -136,6 +227,8 @@ def ensure_environment(
         ready = find_ready(envdir, plan)
         if status != 0 or ready is None:
             raise InstallError(decisive_lines(log), log)
+        hold(envdir)
+        record_use(envdir, plan)
         return ready, True
 
 
