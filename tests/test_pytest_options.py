@@ -140,7 +140,7 @@ def test_last_failures_are_rerun_only_in_their_cells_and_within_the_paths_asked(
         "plain-b": (f"{tmp_path}/tests/test_a.py::test_x",),
         "plain": (f"{tmp_path}/tests/test_a.py::test_y[2]", f"{tmp_path}/tests/test_b.py::test_z"),
     }
-    assert everything.cells == ("plain-b", "plain")
+    assert everything.cells == ("plain", "plain-b"), "in matrix order"
     only_b = rerun_failed(select(["tests/test_b.py"], CELLS), failed, tmp_path, tmp_path)
     assert only_b is not None
     assert only_b.per_cell == {"plain": (f"{tmp_path}/tests/test_b.py::test_z",)}
@@ -332,6 +332,17 @@ def test_collect_only_lists_every_cells_squares(
     )
     assert "PASSED" not in result.stdout.str()
     assert "FAILED" not in result.stdout.str(), "nothing ran"
+    assert "keras compatibility matrix" not in result.stdout.str(), "no table of empty squares"
+    tree = sweep(plain_project, cache_dir, "--co", "--keras-cells=plain")
+    tree.stdout.fnmatch_lines(["<Square test_x.py::test_fit[[]1-plain[]]>", "*3 tests collected*"])
+
+
+def test_q_ends_each_cells_line_of_letters(plain_project: pytest.Pytester, cache_dir: Path) -> None:
+    plain_project.makepyfile(test_x=PARAMETRIZED)
+    result = sweep(plain_project, cache_dir, "-q")
+    result.stdout.fnmatch_lines(
+        ["[[]plain[]] done in *", ".F.", "[[]plain-b[]] done in *", ".F. * [[]100%[]]"]
+    )
 
 
 def test_w_reaches_the_cells(plain_project: pytest.Pytester, cache_dir: Path) -> None:

@@ -81,13 +81,14 @@ def select(args: Sequence[str], cells: Sequence[str]) -> Selection:
 
 
 def failed_squares(lastfailed: Mapping[str, object], cells: Sequence[str]) -> dict[str, list[str]]:
-    """The tests that failed last time, by cell, from pytest's ``cache/lastfailed``."""
+    """The tests that failed last time, by cell in matrix order, from pytest's
+    ``cache/lastfailed``."""
     failed: dict[str, list[str]] = {}
     for nodeid in lastfailed:
         split = split_square_id(nodeid, cells)
         if split is not None:
             failed.setdefault(split[1], []).append(split[0])
-    return failed
+    return {cell: failed[cell] for cell in cells if cell in failed}
 
 
 def within(test: str, args: Sequence[str], rootdir: Path, cwd: Path) -> bool:

@@ -149,6 +149,8 @@ class MatrixSession:
         self.config, self.settings, self.matrix, self.chosen = config, settings, matrix, chosen
         self.budget = FailureBudget(config.option.maxfail or 0)
         self.not_started: list[str] = []
+        #: ``-q`` letters written on a line that no stage line has ended yet.
+        self.letters_pending = False
         self.collected: dict[str, tuple[str, ...]] = {}
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
@@ -234,7 +236,7 @@ class MatrixSession:
         """``--collect-only``: every square each cell collected, through pytest's own
         collection reporting (``-q`` prints ids, the count and exit status follow)."""
         items: list[pytest.Item | pytest.Collector] = [
-            SquareItem.from_parent(session, name=nodeid, nodeid=nodeid)
+            Square.from_parent(session, name=nodeid, nodeid=nodeid)
             for cell in cells
             for nodeid in (square_id(test, cell) for test in self.collected.get(cell, ()))
         ]
@@ -312,6 +314,9 @@ class MatrixSession:
         if reporter is not None:
             self.progress.clear()
             reporter.ensure_newline()
+            if self.letters_pending:
+                reporter.write("\n")
+                self.letters_pending = False
             reporter.write_line(f"[{cell}] {message}")
             self.progress.show()
 
@@ -324,6 +329,9 @@ class MatrixSession:
             hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
             hook.pytest_runtest_logreport(report=report)
             hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
+        # -q writes each square's letter with no file name before it, so pytest's
+        # ensure_newline() would not end that line before the next stage line.
+        self.letters_pending = bool(results) and self.config.get_verbosity() < 0
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
@@ -335,6 +343,8 @@ class MatrixSession:
         return category, letter, (word, markup)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return  # the squares are listed; a table would have only empty ones
         write_table(terminalreporter, self.report)
         for path in self.written:
             terminalreporter.write_line(f"report: {path}")
@@ -423,7 +433,7 @@ def cell_deselections(config: pytest.Config, cells: Sequence[str]) -> set[str]:
     return {split[1] for split in found if split is not None}
 
 
-class SquareItem(pytest.Item):
+class Square(pytest.Item):
     """A square as ``--collect-only`` lists it: collected in its cell, never run here."""
 
     def runtest(self) -> None:
