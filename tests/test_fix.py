@@ -613,6 +613,14 @@ def test_ignored_rules_are_neither_fixed_nor_reported(
     assert "0 rewrites made in 0 files; 0 findings left" in capsys.readouterr().out
 
 
+def test_verify_without_a_rewrite_runs_no_sweep(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(verify_module, "sweep", None)  # called, it would raise TypeError
+    assert main(["fix", "--verify", "--ignore", "fit_generator", "train.py"]) == 0
+    assert "fix --verify: no rewrite to make, so no sweep to run" in capsys.readouterr().out
+
+
 def test_an_unreadable_pyproject_is_a_usage_error_naming_it(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     if args.verify and report.changed:
         status = verified(report, args, cwd, out)
+    elif args.verify:
+        print("fix --verify: no rewrite to make, so no sweep to run", file=out)
     else:
         for file in report.changed:
             file.write()
