@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,10 +152,36 @@ def test_ci_matrix_prints_each_cell_with_its_python(
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text("cells:\n  - {name: old, python: '3.7'}\n  - {name: bare}\n")
     assert main(["ci-matrix", "--matrix-file", str(matrix)]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed == {
-        "include": [{"cell": "old", "python": "3.7"}, {"cell": "bare", "python": "3.13"}]
+    include = json.loads(capsys.readouterr().out)["include"]
+    assert [(item["cell"], item["python"]) for item in include] == [
+        ("old", "3.7"),
+        ("bare", "3.13"),
+    ]
+    assert all(re.fullmatch("kerascompat-[0-9a-f]{16}", item["cache_key"]) for item in include)
+
+
+def ci_cache_keys(
+    directory: Path, capsys: pytest.CaptureFixture[str], matrix: str, setup: str = ""
+) -> dict[str, str]:
+    directory.mkdir(exist_ok=True)
+    (directory / "matrix.yaml").write_text(matrix)
+    (directory / "setup.py").write_text(setup)
+    assert main(["ci-matrix", "--matrix-file", str(directory / "matrix.yaml")]) == 0
+    return {
+        item["cell"]: item["cache_key"] for item in json.loads(capsys.readouterr().out)["include"]
     }
+
+
+def test_ci_matrix_cache_keys_change_with_the_plan_and_not_with_the_checkouts_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    matrix = "project: .\ncells:\n  - {name: a, python: '3.11'}\n  - {name: b, python: '3.12'}\n"
+    here = ci_cache_keys(tmp_path / "here", capsys, matrix)
+    assert here["a"] != here["b"]
+    assert ci_cache_keys(tmp_path / "there", capsys, matrix) == here
+    more = matrix.replace("name: a,", "name: a, packages: [rich],")
+    assert ci_cache_keys(tmp_path / "here", capsys, more)["a"] != here["a"]
+    assert ci_cache_keys(tmp_path / "here", capsys, matrix, setup="# changed")["a"] != here["a"]
 
 
 def test_ci_matrix_reports_a_bad_matrix_as_an_error(

@@ -1,7 +1,8 @@
 """``python -m pytest_kerascompat ci-matrix``: the cells as a GitHub Actions matrix.
 
-Each entry names a cell and the newest Python its TensorFlow release installs on, so a
-CI job can set up that Python and run ``pytest --keras-cells=<cell>``.
+Each entry names a cell, the newest Python its TensorFlow release installs on, and the
+key to cache its environments under, so a CI job can set up that Python, restore its
+cache and run ``pytest --keras-cells=<cell>``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_kerascompat.config.matrix import CellSpec
+    from pytest_kerascompat.plan.index import PackageIndex
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -28,17 +33,26 @@ def run(args: argparse.Namespace) -> int:
     from pytest_kerascompat.config.matrix import load_matrix
     from pytest_kerascompat.env.environments import default_cache_dir
     from pytest_kerascompat.plan.index import PackageIndex
-    from pytest_kerascompat.plan.plans import newest_supported_python
+    from pytest_kerascompat.plan.plans import resolve_project
 
     path = args.matrix_file or default_matrix_file()
     matrix = load_matrix(path)
     index = PackageIndex(default_cache_dir())
-    include = []
-    for cell in matrix.cells:
-        python = newest_supported_python(cell, index)
-        include.append({"cell": cell.name, "python": python})
+    project = resolve_project(matrix)
+    include = [cell_entry(cell, index, project) for cell in matrix.cells]
     print(json.dumps({"include": include}))
     return 0
+
+
+def cell_entry(cell: CellSpec, index: PackageIndex, project: str | None) -> dict[str, Any]:
+    from pytest_kerascompat.plan.plans import ci_cache_key, newest_supported_python
+
+    python = newest_supported_python(cell, index)
+    return {
+        "cell": cell.name,
+        "python": python,
+        "cache_key": ci_cache_key(cell, python, project, index),
+    }
 
 
 def default_matrix_file() -> Path:

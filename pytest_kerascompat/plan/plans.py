@@ -64,6 +64,11 @@ class CellPlan:
         return env
 
     @property
+    def shown_requirements(self) -> tuple[str, ...]:
+        """The requirements as reports list them: the project too, as it is installed."""
+        return (*self.requirements, *((f"-e {self.project}",) if self.project else ()))
+
+    @property
     def install_arguments(self) -> tuple[str, ...]:
         """What one installer call gets: every requirement and the project, resolved together."""
         project = ("-e", self.project) if self.project else ()
@@ -227,12 +232,17 @@ def expected_versions(
     cell: CellSpec, interpreter: Interpreter, index: PackageIndex
 ) -> dict[str, Version]:
     """What the resolver will most likely pick, to decide which pins apply."""
-    python = interpreter.version[:2]
+    return expected_versions_on(cell, (interpreter.version[0], interpreter.version[1]), index)
+
+
+def expected_versions_on(
+    cell: CellSpec, python: tuple[int, int], index: PackageIndex
+) -> dict[str, Version]:
     versions: dict[str, Version] = {}
     for anchor in cell.anchors:
         name = anchor.name.lower()
         try:
-            newest = index.newest_installable(name, anchor.specifier, (python[0], python[1]))
+            newest = index.newest_installable(name, anchor.specifier, python)
         except IndexUnavailable:
             newest = representative_version(anchor.specifier)
         if newest is not None:
@@ -266,3 +276,53 @@ def newest_supported_python(cell: CellSpec, index: PackageIndex) -> str | None:
         ):
             return f"{minor[0]}.{minor[1]}"
     return None
+
+
+def ci_cache_key(
+    cell: CellSpec, python: str | None, project: str | None, index: PackageIndex
+) -> str:
+    """The key a CI job caches this cell's environments under: ``kerascompat-<16 hex>``.
+
+    It changes with whatever would change the environment the job builds (the tool's
+    version, the Python asked for, requirements, the pins they get, the project's
+    packaging files) and with nothing about the machine that computed it, which is not
+    the machine that builds: no paths. The sweep still checks each environment against
+    its own plan's key, so a cache restored under a stale key is never used wrongly.
+    """
+    from pytest_kerascompat import __version__
+
+    pins: tuple[str, ...] = ()
+    minor = python_minor(python)
+    if cell.pins and minor is not None:
+        pins = tuple(pin.requirement for pin in pins_for(expected_versions_on(cell, minor, index)))
+    identity = {
+        "plan": PLAN_VERSION,
+        "tool": __version__,
+        "python": python,
+        "requirements": cell_requirements(cell, probes=False),
+        "pins": pins,
+        "project": project_contents(project),
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return f"kerascompat-{digest[:16]}"
+
+
+def python_minor(python: str | None) -> tuple[int, int] | None:
+    try:
+        release = Version(python or "").release
+    except ValueError:
+        return None
+    return (release[0], release[1]) if len(release) >= 2 else None
+
+
+def project_contents(project: str | None) -> str | None:
+    """The project's extras and packaging files, by content: the same wherever it is checked out."""
+    if project is None:
+        return None
+    path, _, extras = project.partition("[")
+    digest = hashlib.sha256(extras.encode())
+    for name in PROJECT_FILES:
+        candidate = Path(path) / name
+        if candidate.is_file():
+            digest.update(name.encode() + b"\0" + candidate.read_bytes())
+    return digest.hexdigest()
