@@ -13,7 +13,7 @@ import pytest
 
 from pytest_kerascompat.commands.merge import merge_reports
 from pytest_kerascompat.model.changes import KNOWN_CHANGES
-from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
+from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result, WarningSeen
 from pytest_kerascompat.report import RENDERERS, write_report
 from pytest_kerascompat.report.html import (
     OUTCOME_COLOURS,
@@ -623,3 +623,49 @@ def test_junit_cases_carry_the_rule_as_a_property_and_in_the_failure(junit: ET.E
         ("kerascompat.tf2.15.tests.test_feeding", "test_fit_workers")
     ]
     assert "rule" not in property_values(passed)
+
+
+# ------------------------------------------------- warnings and installed packages
+
+
+def warned_report() -> Report:
+    warnings = tuple(
+        WarningSeen("UserWarning", f"warning number {n}", "/proj/lib/train.py", n)
+        for n in range(1, 11)
+    )
+    square = Result(
+        "k3", "tests/test_fit.py::test_fit", Outcome.DEPRECATED, message="warning number 1",
+        warnings=warnings, warnings_omitted=3,
+    )  # fmt: skip
+    cell = CellReport("k3", installed=("keras==3.10.0", "tensorflow==2.16.2", "trainkit==0.1"))
+    return Report(cells=[cell], results=[square])
+
+
+def test_a_squares_warnings_and_a_cells_packages_survive_json_and_merge(tmp_path: Path) -> None:
+    report = warned_report()
+    data = json.loads(report.to_json())
+    first = data["results"][0]["warnings"][0]
+    assert first == {
+        "category": "UserWarning", "message": "warning number 1",
+        "filename": "/proj/lib/train.py", "lineno": 1,
+    }  # fmt: skip
+    assert data["results"][0]["warnings_omitted"] == 3
+    assert data["cells"][0]["installed"] == ["keras==3.10.0", "tensorflow==2.16.2", "trainkit==0.1"]
+    report.write_json(tmp_path / "shard.json")
+    assert merge_reports([tmp_path / "shard.json"]).to_dict() == report.to_dict()
+
+
+def test_markdown_and_html_details_list_each_warning_with_its_file_and_line() -> None:
+    report = warned_report()
+    markdown = render_markdown(report)
+    assert "  - warning: UserWarning: warning number 2 (/proj/lib/train.py:2)" in markdown
+    assert "  - warning: and 3 more warnings" in markdown
+    page = render_html(report)
+    assert '<div class="note-warning">warning: UserWarning: warning number 10 (' in page
+    assert 'data-warnings="warning: UserWarning: warning number 1 (' in page
+
+
+def test_the_html_cell_header_folds_the_packages_the_cell_had() -> None:
+    page = render_html(warned_report())
+    assert '<details class="installed"><summary>3 packages installed</summary>' in page
+    assert "<li>trainkit==0.1</li>" in page

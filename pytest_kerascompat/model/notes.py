@@ -16,6 +16,7 @@ SCAN_COMMAND = "python -m pytest_kerascompat scan"
 HINT_LABEL = "hint: "
 RULE_LABEL = "caught by: "
 LOG_LABEL = "worker log: "
+WARNING_LABEL = "warning: "
 
 
 def scan_command(rule: str | None) -> str | None:
@@ -38,11 +39,16 @@ class Note:
     #: The scan that would have caught the change, as a command (``caught by: ...``).
     command: str | None = None
     detail: str | None = None
+    #: The warnings the test raised, one a line (``UserWarning: text (file:line)``).
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, result: Result) -> Note:
         message = ": ".join(part for part in (result.exc_type, result.message) if part)
-        return cls(result.outcome, message, result.hint, scan_command(result.rule), result.detail)
+        command = scan_command(result.rule)
+        return cls(
+            result.outcome, message, result.hint, command, result.detail, warning_lines(result)
+        )
 
     @property
     def headline(self) -> str:
@@ -60,6 +66,14 @@ class Note:
     def lines(self) -> list[str]:
         """The message, the hint and the scan, one per line, as plain text shows them."""
         return [line for line in (self.message, self.hint_line, self.rule_line) if line]
+
+
+def warning_lines(result: Result) -> tuple[str, ...]:
+    """A square's warnings as the details of Markdown and HTML list them, the cap said."""
+    lines = [warning.described for warning in result.warnings]
+    if result.warnings_omitted:
+        lines.append(f"and {plural(result.warnings_omitted, 'more warning')}")
+    return tuple(lines)
 
 
 def pytest_report(result: Result, log: str | None = None) -> str | None:

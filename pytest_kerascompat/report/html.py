@@ -21,6 +21,7 @@ from importlib import resources
 from pytest_kerascompat.model.notes import (
     HINT_LABEL,
     RULE_LABEL,
+    WARNING_LABEL,
     FailureReport,
     Note,
     failure_reports,
@@ -200,8 +201,17 @@ def cell_header(cell: CellReport, index: int, report: Report) -> str:
     )
     return (
         f'<th scope="col" class="cell-head" data-info="{esc(info)}">'
-        f'<span class="cell-name">{esc(cell.name)}</span>{lines}</th>'
+        f'<span class="cell-name">{esc(cell.name)}</span>{lines}{installed(cell)}</th>'
     )
+
+
+def installed(cell: CellReport) -> str:
+    """Every distribution the cell's environment held, folded under the header."""
+    if not cell.installed:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in cell.installed)
+    summary = plural(len(cell.installed), "package") + " installed"
+    return f'<details class="installed"><summary>{summary}</summary><ul>{items}</ul></details>'
 
 
 def header_fact(label: str, square: Square) -> str:
@@ -272,6 +282,7 @@ def square_data(
     data["rule"] = note.command or ""
     data["duration"] = f"{result.duration:.2f} s" if result.duration is not None else ""
     data["detail"] = note.detail or ""
+    data["warnings"] = "\n".join(WARNING_LABEL + line for line in note.warnings)
     return data
 
 
@@ -329,6 +340,9 @@ def result_note(test: str, note: Note, cells: Iterable[str], reports: str = "") 
         lines += f'<div class="note-hint">{esc(HINT_LABEL + note.hint)}</div>'
     if note.command:
         lines += f'<div class="note-rule">{RULE_LABEL}<code>{esc(note.command)}</code></div>'
+    lines += "".join(
+        f'<div class="note-warning">{esc(WARNING_LABEL + line)}</div>' for line in note.warnings
+    )
     return f"<li>{badge} {label} {where}{lines}{reports}</li>"
 
 
@@ -410,5 +424,6 @@ INSPECTOR = """<aside id="inspector" class="inspector" hidden aria-live="polite"
 <div class="inspector-hint" data-field="hint"></div>
 <div class="inspector-rule" data-field="rule"></div>
 <div class="inspector-duration" data-field="duration"></div>
+<pre class="inspector-warnings" data-field="warnings"></pre>
 <pre class="inspector-detail" data-field="detail"></pre>
 </aside>"""

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pytest_kerascompat.model.notes import (
     HINT_LABEL,
     RULE_LABEL,
+    WARNING_LABEL,
     FailureReport,
     Note,
     failure_reports,
@@ -198,6 +199,7 @@ def result_item(label: str, note: Note, cells: list[str]) -> str:
         lines.append(f"  - {HINT_LABEL}{escape(note.hint)}")
     if note.command:
         lines.append(f"  - {RULE_LABEL}{code(note.command)}")
+    lines += [f"  - {WARNING_LABEL}{escape(line)}" for line in note.warnings]
     return "\n".join(lines)
 
 

@@ -291,7 +291,7 @@ def run_sweep(
                     pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 yield from drain(messages)
-                for future in done:
+                for future in sorted(done, key=stopped_by_another):
                     yield future.result()
             yield from drain(messages)
         finally:
@@ -308,6 +308,12 @@ def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
             yield messages.get_nowait()
         except queue.Empty:
             return
+
+
+def stopped_by_another(future: concurrent.futures.Future[Any]) -> bool:
+    """Sorts last the cells interrupted because another stopped the sweep, so that the
+    reason (:class:`NothingMarked`) is what the caller sees."""
+    return isinstance(future.exception(), Interrupted)
 
 
 class NothingMarked(Exception):
@@ -378,6 +384,7 @@ def run_cell(
     testing = time.monotonic()
     run_workers(plan, settings, location, cellpath, progress, run, stopping)
     if settings.mode == protocol.MODE_USER and run.unmarked and not run.collected:
+        stopping.set()  # now: the next cell must not start building
         raise NothingMarked(plan.name, run.unmarked)
     if timings is not None:
         timings.record(plan, time.monotonic() - testing)
@@ -434,7 +441,7 @@ def base_report(plan: CellPlan, status: CellStatus, detail: str | None = None) -
         backend=plan.spec.backend,
         status=status,
         detail=detail,
-        requirements=plan.requirements,
+        requirements=plan.shown_requirements,
         pins=plan.pins,
         env=plan.env,
         keras_module=plan.spec.keras_module,

@@ -263,7 +263,7 @@ class MatrixSession:
                 f"Python {plan.python} ({plan.executable})" if plan.executable else "no interpreter"
             )
             pins = f"; pins {', '.join(plan.pins)}" if plan.pins else ""
-            self.write_progress(plan.name, f"{where}: {', '.join(plan.requirements)}{pins}")
+            self.write_progress(plan.name, f"{where}: {', '.join(plan.shown_requirements)}{pins}")
             if not plan.executable:
                 self.write_progress(plan.name, plan.python_note)
 

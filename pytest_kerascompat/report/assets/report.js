@@ -20,7 +20,7 @@
     var badge = field("outcome");
     badge.textContent = data.outcome || "";
     badge.className = "badge " + square.classList[1];
-    ["test", "message", "duration", "detail"].forEach(function (name) {
+    ["test", "message", "duration", "warnings", "detail"].forEach(function (name) {
       field(name).textContent = data[name] || "";
     });
     field("cell").textContent = "in " + (data.cell || "");
