@@ -9,6 +9,9 @@ worker runs in process where no cell is needed; it is registered before parsing,
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from pytest_kerascompat.sweep._launch import (
 )
 from pytest_kerascompat.sweep.session import report_args
 
-from .conftest import RESOURCES
+from .conftest import RESOURCES, installed_python37
 
 Event = dict[str, Any]
 
@@ -404,3 +407,47 @@ def test_the_users_failure_style_reaches_the_cells(pytester: pytest.Pytester) ->
     config = pytester.parseconfigure("--tb=native", "-l", "-vv", "--show-capture=stderr")
     assert report_args(config) == ("--tb=native", "--show-capture=stderr", "--showlocals", "-vv")
     assert report_args(pytester.parseconfigure()) == ()
+
+
+@pytest.fixture(scope="module")
+def python37_with_pytest_7(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Python 3.7 with the newest pytest it has (7.4, on pluggy 1.2), as a 3.7 cell has."""
+    python37 = installed_python37()
+    if python37 is None:
+        pytest.skip("no pyenv Python 3.7 is installed")
+    venv = tmp_path_factory.mktemp("py37") / "venv"
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run([*uv, "venv", "-q", "-p", str(python37), str(venv)], check=True)  # noqa: S603
+    python = venv / "bin" / "python"
+    subprocess.run([*uv, "pip", "install", "-q", "-p", str(python), "pytest<8"], check=True)  # noqa: S603
+    return python
+
+
+@pytest.mark.parametrize(
+    ("config", "refused"),
+    [
+        ('addopts = ["--cov=x"]', "unrecognized arguments: --cov=x"),
+        ('addopts = ["--strict-config"]\nlocal_key = "1"', "Unknown config option: local_key"),
+        ('filterwarnings = ["error"]\nlocal_key = "1"', "Unknown config option: local_key"),
+    ],
+    ids=["option", "strict-ini-key", "ini-key-warning-as-error"],
+)
+def test_a_python_3_7_cell_records_a_refused_configuration_too(
+    python37_with_pytest_7: Path, tmp_path: Path, config: str, refused: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(f"[tool.pytest.ini_options]\n{config}\n")
+    (project / "test_suite.py").write_text(SUITE)
+    cellpath = prepare_cellpath(tmp_path / "cache")
+    events = project / "events.jsonl"
+    subprocess.run(  # noqa: S603 - an argument list
+        [str(python37_with_pytest_7), "-m", CELL_PACKAGE, "-p", "no:kerascompat",
+         "-p", "no:cacheprovider", f"--kc-results={events}"],
+        cwd=project, env={**os.environ, "PYTHONPATH": str(cellpath)}, capture_output=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    written = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+    (usage_error,) = of_kind(written, "usage_error")
+    assert refused in usage_error["message"]
+    assert of_kind(written, "finish") == [], "no test ran"

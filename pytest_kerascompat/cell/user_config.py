@@ -147,3 +147,25 @@ def is_refusal(error: BaseException) -> bool:
     """A usage error, a ``-p`` plugin that did not import, or (under ``filterwarnings =
     error``) a configuration warning raised as an exception."""
     return isinstance(error, (pytest.UsageError, ImportError, pytest.PytestConfigWarning))
+
+
+def refused_late(config: pytest.Config, exitstatus: int) -> bool:
+    """Whether pytest 7.4 refused unknown ini keys after collecting.
+
+    There pluggy 1.2 (Python 3.7 cells) hides the error from the worker's collection
+    wrapper; only the exit status (usage error, or internal error for a warning raised
+    under ``filterwarnings = error``) and the unknown keys are left to tell.
+    """
+    return exitstatus in (USAGE_ERROR_STATUS, 3) and bool(unknown_ini_keys(config))
+
+
+def unknown_ini_keys(config: pytest.Config) -> List[str]:
+    """The ini keys nothing declared, as pytest computes them (its own helper)."""
+    unknown = getattr(config, "_get_unknown_ini_keys", None)
+    return sorted(unknown()) if callable(unknown) else []
+
+
+def late_refusal(config: pytest.Config) -> Dict[str, Any]:
+    """A ``usage_error`` event's fields for :func:`refused_late`, in pytest's words."""
+    message = "".join(f"Unknown config option: {key}\n" for key in unknown_ini_keys(config))
+    return {"exc_type": "UsageError", "message": message.strip()}

@@ -110,12 +110,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_cmdline_parse(pluginmanager: Any, args: List[str]) -> Generator[None, Any, None]:
     """The user's configuration made inert where the controller applies it; a refusal
     recorded, since no ``--kc-*`` option (nor the Recorder) exists when parsing fails.
 
     Seen only when this plugin is registered before parsing (``python -m kerascompat_cell``).
+    The innermost wrapper: pluggy 1.2 (Python 3.7 cells) skips the outer wrappers' ends
+    once pytest's own (helpconfig's) re-raises the error.
     """
     outcome = yield
     if outcome.excinfo is None:
@@ -886,6 +888,7 @@ class Recorder:
         self.phases: Dict[str, List[Phase]] = {}
         self.warnings: Dict[str, List[Dict[str, Any]]] = {}
         self.exitstatus: Optional[int] = None
+        self.refused = False
         #: User tests collected but left out for want of the ``keras_compat`` marker.
         self.unmarked = 0
 
@@ -927,6 +930,8 @@ class Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.exitstatus = int(exitstatus)
+        if not self.refused and user_config.refused_late(session.config, self.exitstatus):
+            self.log.write(protocol.USAGE_ERROR, **user_config.late_refusal(session.config))
         self.log.write(protocol.DONE, exitstatus=self.exitstatus)
 
     @pytest.hookimpl(trylast=True)
@@ -965,6 +970,7 @@ class Recorder:
         if outcome.excinfo is not None and user_config.is_refusal(outcome.excinfo[1]):
             fields = user_config.usage_error_fields(outcome.excinfo[1])
             self.log.write(protocol.USAGE_ERROR, **fields)
+            self.refused = True
 
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
         """A module that fails to import (a removed name at its top) is a square too."""
