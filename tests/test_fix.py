@@ -402,6 +402,43 @@ def test_workers_move_to_the_sequence_constructor_when_only_keras_3_is_supported
     assert [left.finding.line for left in result.left] == [10]
 
 
+def test_workers_move_into_an_init_that_already_forwards_its_kwargs() -> None:
+    before = """
+        from tensorflow import keras
+
+        class Batches(keras.utils.PyDataset):
+            def __init__(self, x, **options):
+                super().__init__(**options)
+                self.x = x
+
+        model.fit(Batches(x), workers=2)
+    """
+    assert after(before, tensorflow="2.16").splitlines()[-1] == "model.fit(Batches(x, workers=2))"
+
+
+@pytest.mark.parametrize(
+    ("init", "fits", "reason", "construction"),
+    [
+        ("super().__init__()", "model.fit(data, workers=2)", "must pass **kwargs to super",
+         "data = Batches(x)\n"),
+        ("super().__init__(**kw)", "model.fit(data, workers=2)\nmodel.fit(data, workers=3)",
+         "this Batches(...) already has them", "data = Batches(x, workers=2)\n"),
+    ],
+)  # fmt: skip
+def test_workers_stay_where_moving_them_would_break_the_constructor(
+    init: str, fits: str, reason: str, construction: str
+) -> None:
+    source = (
+        "from tensorflow import keras\n\n"
+        "class Batches(keras.utils.PyDataset):\n"
+        f"    def __init__(self, x, **kw):\n        {init}\n\n"
+        f"data = Batches(x)\n{fits}\n"
+    )
+    result = fixed(source, tensorflow="2.16")
+    assert reason in reasons(result)[-1]
+    assert construction in result.after
+
+
 # --- the table of rewrites ------------------------------------------------------------------
 
 

@@ -258,6 +258,7 @@ class Planner(cst.CSTVisitor):
         self.datasets: dict[str, cst.ClassDef] = {}
         self.constructions: dict[str, list[cst.Call]] = {}
         self.super_inits: set[str] = set()
+        self.moved_to: set[cst.Call] = set()
 
     # --- bookkeeping ------------------------------------------------------------------
 
@@ -358,18 +359,29 @@ class Planner(cst.CSTVisitor):
         construction = self.dataset_construction(call)
         cls = construction.func
         assert isinstance(cls, cst.Name)
+        left_on = f"workers=/use_multiprocessing=/max_queue_size= left on {method_of(call)}()"
         init = init_of(self.datasets[cls.value])
+        if self.local_bases(cls.value):
+            raise Refused(f"{left_on}: {cls.value} derives from a class of this file")
         if init is not None and not forwards_kwargs(init) and cls.value not in self.super_inits:
             raise Refused(
-                f"workers=/use_multiprocessing=/max_queue_size= left on {method_of(call)}(): "
-                f"{cls.value}.__init__ must pass **kwargs to super().__init__ to take them"
+                f"{left_on}: {cls.value}.__init__ must pass **kwargs to super().__init__ "
+                "to take them"
             )
-        moved = [arg for arg in passed]
+        given = {arg.keyword.value for arg in construction.args if arg.keyword}
+        if construction in self.moved_to or given & set(QUEUE_KEYWORDS):
+            raise Refused(f"{left_on}: this {cls.value}(...) already has them")
+        self.moved_to.add(construction)
         self.plan(
             finding,
             "fit_workers_move",
-            [(call, without_keywords(QUEUE_KEYWORDS)), (construction, with_arguments(moved))],
+            [(call, without_keywords(QUEUE_KEYWORDS)), (construction, with_arguments(passed))],
         )
+
+    def local_bases(self, name: str) -> list[ast.expr]:
+        """The bases of dataset class ``name`` that are not Keras's (the file's own classes)."""
+        bases = self.facts.datasets[name].bases
+        return [base for base in bases if not (self.facts.qualified(base) & DATASET_BASES)]
 
     def dataset_construction(self, call: cst.Call) -> cst.Call:
         """The ``MyDataset(...)`` call whose result ``call`` fits on, if this file shows it."""
@@ -452,8 +464,7 @@ class Planner(cst.CSTVisitor):
         self.try_plan(found, lambda: self.plan_super_init(found, owner, node))
 
     def plan_super_init(self, finding: Finding, cls: cst.ClassDef, init: cst.FunctionDef) -> None:
-        local = [base for base in self.facts.datasets[cls.name.value].bases
-                 if not (self.facts.qualified(base) & DATASET_BASES)]  # fmt: skip
+        local = self.local_bases(cls.name.value)
         if local:
             raise Refused(
                 f"{cls.name.value} derives from {ast.unparse(local[0])}, a class of this file: "
@@ -857,10 +868,25 @@ def forwards_kwargs(init: cst.FunctionDef) -> bool:
     star = init.params.star_kwarg
     if star is None:
         return False
-    code = cst.Module([]).code_for_node(init.body)
-    return f"__init__(**{star.name.value})" in code.replace(" ", "") or (
-        f"**{star.name.value})" in code.replace(" ", "") and "super().__init__(" in code
+    calls = InitCalls()
+    init.body.visit(calls)
+    return any(
+        arg.star == "**" and isinstance(arg.value, cst.Name) and arg.value.value == star.name.value
+        for call in calls.found
+        for arg in call.args
     )
+
+
+class InitCalls(cst.CSTVisitor):
+    """Every ``<something>.__init__(...)`` call in a function body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "__init__":
+            self.found.append(node)
 
 
 def dotted(node: cst.BaseExpression) -> str:
