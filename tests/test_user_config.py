@@ -451,3 +451,22 @@ def test_a_python_3_7_cell_records_a_refused_configuration_too(
     (usage_error,) = of_kind(written, "usage_error")
     assert refused in usage_error["message"]
     assert of_kind(written, "finish") == [], "no test ran"
+
+
+def test_xdist_in_addopts_does_not_distribute_a_cells_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-n 2`` with pytest-xdist installed in the cell: the worker runs the tests itself,
+    one by one, so that every square has its ``start`` and ``finish``."""
+    pytest.importorskip("xdist")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setattr(fixtures, "_STACKS", {})
+    pytester.makepyfile(test_suite=SUITE)
+    pytester.makeini("[pytest]\naddopts = -p xdist -n 2\n")
+    events = run_worker(pytester)
+    assert len(of_kind(events, "start")) == 3
+    assert [event["outcome"] for event in of_kind(events, "finish")] == [
+        "passed",
+        "failed",
+        "passed",
+    ]
