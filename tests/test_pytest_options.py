@@ -164,6 +164,23 @@ def test_selection_warning_and_plugin_options_reach_the_cells(pytester: pytest.P
     assert forwarded_options(config, CELLS, "plain-b") == ("-k", "fit", "-m", "slow", *common)
 
 
+def test_a_probes_square_id_passed_back_is_a_usage_error_naming_the_way(
+    plain_project: pytest.Pytester,
+) -> None:
+    result = plain_project.runpytest_subprocess(
+        "--keras-matrix", "-p", "no:cacheprovider", "probes::test_fit_generator[plain-b]"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: probes::test_fit_generator[[]plain-b[]] is a built-in probe's square, which"
+            " cannot be chosen by its id: run the probes in that cell with --keras-probes"
+            " --keras-cells=plain-b"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
 def test_an_xdist_worker_never_starts_a_sweep(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("matrix.yaml").write_text((RESOURCES / "plain_matrix.yaml").read_text())
     config = pytester.parseconfig("--keras-matrix")

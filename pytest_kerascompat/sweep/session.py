@@ -19,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from pytest_kerascompat.cell.protocol import MODE_ALL, MODE_BOTH, MODE_NAMED, MODE_PROBES, MODE_USER
+from pytest_kerascompat.cell.protocol import (
+    MODE_ALL,
+    MODE_BOTH,
+    MODE_NAMED,
+    MODE_PROBES,
+    MODE_USER,
+    PROBE_PREFIX,
+)
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
@@ -114,6 +121,14 @@ def choose_squares(config: pytest.Config, cells: Sequence[str]) -> Chosen:
     """Paths and square ids from the command line, narrowed by ``--lf`` or ordered by
     ``--ff`` from pytest's ``cache/lastfailed`` (which our reports fill)."""
     selection = select([str(arg) for arg in config.args], cells)
+    for cell, tests in selection.per_cell.items():
+        probe = next((test for test in tests if test.startswith(PROBE_PREFIX)), None)
+        if probe is not None:
+            raise pytest.UsageError(
+                f"{square_id(probe, cell)} is a built-in probe's square, which cannot be "
+                f"chosen by its id: run the probes in that cell with "
+                f"--keras-probes --keras-cells={cell}"
+            )
     option = config.option
     lf, ff = getattr(option, "lf", False), getattr(option, "failedfirst", False)
     cache = getattr(config, "cache", None)
