@@ -12,10 +12,12 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from packaging.version import Version
 
 from pytest_kerascompat.commands.cli import main
+from pytest_kerascompat.commands.fix import rewrites
 from pytest_kerascompat.commands.fix import verify as verify_module
 from pytest_kerascompat.commands.fix.files import FileFix
 from pytest_kerascompat.commands.fix.rewrites import REWRITES, SourceFix, fix_source
@@ -455,6 +457,15 @@ def test_rules_without_a_mechanical_rewrite_are_left_with_the_tables_fix() -> No
     assert reasons(result)[0].startswith("no mechanical rewrite: Keras 3 removed ThresholdedReLU")
 
 
+def test_a_rewrite_that_would_not_parse_is_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = lambda node: cst.Name("def")  # noqa: E731 - an edit gone wrong: a keyword
+    monkeypatch.setattr(rewrites, "generator_edit", lambda call, method: broken)
+    result = fixed("model.fit_generator(gen(), 5)\n")
+    assert result.after == result.before
+    assert not result.fixed
+    assert "did not parse" in reasons(result)[0]
+
+
 # --- the support window ---------------------------------------------------------------------
 
 MATRIX = """
@@ -483,6 +494,18 @@ def test_the_window_is_the_declared_floor_and_ignores_matrix_cells_below_it(
     assert found.sources == ("pyproject.toml", str(tmp_path / "matrix.yaml"))
     assert support_window(tmp_path, ["tensorflow>=2.16"], matrix).keras == Version("2.16")
     assert support_window(tmp_path, ["tensorflow>=2.17"], matrix).keras == Version("3.0")
+
+
+def test_tensorflow_in_an_extra_or_under_another_distribution_name_counts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndependencies = ["numpy"]\n'
+        "[project.optional-dependencies]\n"
+        'tf = ["tensorflow-cpu>=2.12"]\ngpu = ["tensorflow>=2.14"]\n'
+    )
+    found = support_window(tmp_path, [], None)
+    assert (found.tensorflow, found.keras) == (Version("2.12"), Version("2.12"))
 
 
 def test_without_declared_requirements_the_matrix_is_the_window(tmp_path: Path) -> None:

@@ -190,11 +190,21 @@ def fix_source(text: str, path: str, window: Window, rules: Sequence[KnownChange
     result = SourceFix(text, text)
     if not findings:
         return result
-    wrapper = MetadataWrapper(cst.parse_module(text))
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(text))
+    except cst.ParserSyntaxError as error:
+        why = f"LibCST cannot parse this file, so nothing in it is rewritten: {error.message}"
+        result.left = [Left(finding, why) for finding in findings]
+        return result
     planner = Planner(findings, FileFacts(tree), window, source_lines(text))
     wrapper.visit(planner)
     if planner.edits:
         result.after = wrapper.module.visit(Applier(planner.edits)).code
+        unparsable = not_python(result.after, path)
+        if unparsable:  # a bug of a rewrite: keep the file as it was, and say so
+            result.after = text
+            result.left = [Left(finding, unparsable) for finding in findings]
+            return result
     result.fixed = planner.fixed
     result.left = planner.left + [
         Left(finding, unclaimed_reason(finding))
@@ -202,6 +212,18 @@ def fix_source(text: str, path: str, window: Window, rules: Sequence[KnownChange
         if finding not in planner.claimed
     ]
     return result
+
+
+def not_python(text: str, path: str) -> str | None:
+    """Why the rewritten text is not Python (None when it parses)."""
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as error:
+        return (
+            f"the rewrites of this file did not parse ({error.msg}, line {error.lineno}): "
+            "nothing in it was rewritten; please report this"
+        )
+    return None
 
 
 def unclaimed_reason(finding: Finding) -> str:

@@ -30,6 +30,9 @@ else:  # pragma: no cover - the 3.9 and 3.10 backport
 TENSORFLOW = "tensorflow"
 KERAS = "keras"
 TF_KERAS = "tf-keras"
+TENSORFLOW_DISTRIBUTIONS = frozenset(
+    {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos", "tensorflow-intel"}
+)
 # Keras became tf.keras's Keras 3 in this TensorFlow release.
 KERAS_3_TENSORFLOW = Version("2.16")
 LOWER_BOUND_OPERATORS = (">=", ">", "==", "~=", "===")
@@ -114,23 +117,34 @@ class _Floors:
 
 
 def declared_floors(requirements: Sequence[str], origin: str) -> _Floors:
-    """Floors from requirement strings; a tf-keras requirement means Keras 2 on any TensorFlow."""
-    parsed: dict[str, Requirement] = {}
+    """Floors from requirement strings (TensorFlow under any of its distribution names).
+
+    Named several times (dependencies and extras), a package's floor is the lowest; named
+    once without a lower bound, it has none. A tf-keras requirement means Keras 2 on any
+    TensorFlow.
+    """
+    bounds: dict[str, list[Version | None]] = {TENSORFLOW: [], KERAS: []}
+    legacy = False
     for text in requirements:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as error:
             raise WindowError(f"{origin}: {text!r} is not a requirement: {error}") from None
-        parsed[canonicalize_name(requirement.name)] = requirement
+        name: str = canonicalize_name(requirement.name)
+        name = TENSORFLOW if name in TENSORFLOW_DISTRIBUTIONS else name
+        if name in bounds:
+            bounds[name].append(lower_bound(requirement.specifier))
+        legacy = legacy or name == TF_KERAS
+    tensorflow, keras = (lowest(bounds[TENSORFLOW]), lowest(bounds[KERAS]))
     floors = _Floors()
-    tensorflow = parsed.get(TENSORFLOW)
-    keras = parsed.get(KERAS)
-    floors.add(
-        lower_bound(tensorflow.specifier) if tensorflow else None,
-        lower_bound(keras.specifier) if keras else None,
-        legacy=TF_KERAS in parsed,
-    )
+    floors.add(tensorflow, keras, legacy)
     return floors
+
+
+def lowest(bounds: list[Version | None]) -> Version | None:
+    if not bounds or None in bounds:
+        return None
+    return min(bound for bound in bounds if bound is not None)
 
 
 def cell_floors(cell: CellSpec) -> tuple[Version | None, Version | None, bool]:
@@ -140,21 +154,32 @@ def cell_floors(cell: CellSpec) -> tuple[Version | None, Version | None, bool]:
     return tensorflow, keras, legacy
 
 
-def pyproject_dependencies(root: Path) -> list[str] | None:
-    """``[project] dependencies`` of ``root/pyproject.toml``; None without one."""
+def pyproject_dependencies(root: Path) -> list[str]:
+    """``[project] dependencies`` and every optional dependency of ``root/pyproject.toml``.
+
+    TensorFlow often sits in an extra (``pip install project[tf]``); it is still supported.
+    """
     path = root / "pyproject.toml"
     if not path.is_file():
-        return None
+        return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise WindowError(f"{path}: cannot read: {error}") from None
-    dependencies = data.get("project", {}).get("dependencies")
-    if dependencies is None:
-        return None
-    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        raise WindowError(f"{path}: key 'project.dependencies' must be a list of strings")
-    return dependencies
+    project = data.get("project", {})
+    found = strings(project.get("dependencies", []), path, "project.dependencies")
+    extras = project.get("optional-dependencies", {})
+    if not isinstance(extras, dict):
+        raise WindowError(f"{path}: key 'project.optional-dependencies' must be a table")
+    for extra, requirements in extras.items():
+        found += strings(requirements, path, f"project.optional-dependencies.{extra}")
+    return found
+
+
+def strings(value: object, path: Path, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise WindowError(f"{path}: key {key!r} must be a list of requirement strings")
+    return list(value)
 
 
 def support_window(
@@ -169,7 +194,7 @@ def support_window(
         declared = declared_floors(supports, "--supports")
         sources.append("--supports")
     else:
-        dependencies = pyproject_dependencies(root) or []
+        dependencies = pyproject_dependencies(root)
         declared = declared_floors(dependencies, str(root / "pyproject.toml"))
         if declared.tensorflow or declared.keras:
             sources.append("pyproject.toml")
