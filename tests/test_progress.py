@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from pytest_kerascompat.cell.protocol import MODE_USER
-from pytest_kerascompat.config.matrix import load_matrix
+from pytest_kerascompat.config.matrix import CellSpec, load_matrix
 from pytest_kerascompat.env._install_progress import InstallFollower, InstallState
 from pytest_kerascompat.plan.index import PackageIndex
-from pytest_kerascompat.plan.plans import PlanOptions, plan_matrix
+from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
 from pytest_kerascompat.sweep._progress import (
     fit_line,
+    import_stage,
     short_test_id,
     shorten_middle,
     worker_stage,
@@ -103,6 +104,24 @@ def test_the_worker_stage_names_the_import_the_collection_and_the_running_test()
     assert short_test_id("test_x.py::TestA::test_b") == "test_x.py::TestA::test_b"
 
 
+@pytest.mark.parametrize(
+    ("tensorflow", "keras", "stage"),
+    [
+        ("2.16", None, "importing TensorFlow and Keras"),
+        ("2.3", "2.4.3", "importing TensorFlow and Keras"),
+        (None, "3.5", "importing Keras"),
+        (None, None, "starting the worker"),
+    ],
+)
+def test_the_import_stage_names_what_the_cell_imports(
+    tensorflow: str | None, keras: str | None, stage: str
+) -> None:
+    spec = CellSpec(name="cell", tensorflow=tensorflow, keras=keras)
+    plan = CellPlan(spec, "3.11.7", "/usr/bin/python3", "", (), ())
+    assert import_stage(plan) == stage
+    assert worker_stage(False, None, 0, 0, 3.2, import_stage(plan)) == f"{stage} 3 s"
+
+
 def test_a_long_status_is_cut_in_the_middle_and_keeps_its_time() -> None:
     text = "[tf2.16] test 3/4 test_train.py::test_fit_with_a_very_long_name 12 s"
     assert shorten_middle(text, len(text)) == text
@@ -158,6 +177,6 @@ def test_a_sweep_says_what_it_builds_imports_and_runs_while_it_does(tmp_path: Pa
     assert steps[0] == "starting nox", said
     assert re.fullmatch(r"installed \d+ packages", steps[-1]), said
     assert len(steps) > 2, "what happened in between: resolving, downloading, ..."
-    assert any(text.startswith("importing TensorFlow and Keras") for text in said)
+    assert any(text.startswith("starting the worker") for text in said), "no TensorFlow here"
     running = [text for text in said if text.startswith("test 1/1 test_slow.py::test_sleeps")]
     assert [text.rsplit(" ", 2)[-2] for text in running] == ["0", "1", "2"], said

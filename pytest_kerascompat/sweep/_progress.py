@@ -9,15 +9,40 @@ a sweep would notice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only annotations: the plan module is not needed to draw a line
+    from pytest_kerascompat.plan.plans import CellPlan
 
 ELLIPSIS = "\u2026"
+IMPORTING = "importing TensorFlow and Keras"
 
 
-def worker_stage(imported: bool, running: str | None, done: int, total: int, seconds: float) -> str:
+def import_stage(plan: CellPlan) -> str:
+    """What a cell's worker does before its first test, named after what it imports."""
+    names = [
+        name
+        for name, imported in (
+            ("TensorFlow", plan.spec.tensorflow),
+            ("Keras", plan.spec.tensorflow or plan.spec.keras),
+        )
+        if imported
+    ]
+    return f"importing {' and '.join(names)}" if names else "starting the worker"
+
+
+def worker_stage(
+    imported: bool,
+    running: str | None,
+    done: int,
+    total: int,
+    seconds: float,
+    importing: str = IMPORTING,
+) -> str:
     """The worker's stage: importing, collecting, or the test it runs, with its seconds."""
     elapsed = f"{seconds:.0f} s"
     if not imported:
-        return f"importing TensorFlow and Keras {elapsed}"
+        return f"{importing} {elapsed}"
     if running is not None:
         return f"test {done + 1}/{total} {short_test_id(running)} {elapsed}"
     if not total:

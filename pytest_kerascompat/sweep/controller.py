@@ -45,7 +45,7 @@ from pytest_kerascompat.sweep._processes import (
     start_logged,
     stop,
 )
-from pytest_kerascompat.sweep._progress import Ticker, worker_stage
+from pytest_kerascompat.sweep._progress import IMPORTING, Ticker, import_stage, worker_stage
 from pytest_kerascompat.sweep._schedule import CellTimings, start_order
 
 POLL_SECONDS = 0.05
@@ -489,6 +489,7 @@ def run_workers(
             lambda text: progress(plan.name, text, transient=True),
             finished=charge,
             halt=lambda: settings.budget.spent(),
+            importing=import_stage(plan),
         )
         if run.done or run.import_error or running is None:
             if not run.done and not run.import_error and not run.halted:
@@ -555,6 +556,7 @@ def watch(
     *,
     finished: Callable[[Mapping[str, Any]], None] = lambda event: None,
     halt: Callable[[], bool] = lambda: False,
+    importing: str = IMPORTING,
 ) -> tuple[str | None, int | None, bool]:
     """Follow a worker until it exits or overruns; return the test it died in, if any.
 
@@ -576,7 +578,8 @@ def watch(
                         finished(event)
                     imported = True
             seconds = time.monotonic() - since
-            tick(worker_stage(imported, running, len(run.settled), len(run.collected), seconds))
+            done, total = len(run.settled), len(run.collected)
+            tick(worker_stage(imported, running, done, total, seconds, importing))
             returncode = process.poll()
             if returncode is not None:
                 for event in reader.read():
