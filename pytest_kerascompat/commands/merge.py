@@ -68,17 +68,25 @@ def read_shard(path: Path) -> Report:
 
 
 def merge_reports(paths: Sequence[Path]) -> Report:
-    """One report from the shards at ``paths``, cells in the order the shards give them."""
+    """One report from the shards at ``paths``, cells in the order the shards give them.
+
+    Its ``run`` is the merge's own, keeping each shard's under ``shards``.
+    """
+    from pytest_kerascompat.model.provenance import merged_run
+
     merged = Report()
     cell_sources: dict[str, tuple[CellReport, Path]] = {}
     square_sources: dict[tuple[str, str], tuple[Result, Path]] = {}
+    runs = []
     for path in paths:
         shard = read_shard(path)
+        runs.append((path.name, shard.run))
         for cell in shard.cells:
             add_cell(merged, cell_sources, cell, path)
         for result in shard.results:
             add_square(merged, square_sources, result, path)
     merged.sort([cell.name for cell in merged.cells])
+    merged.run = merged_run(runs)
     return merged
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pytest_kerascompat.cell.protocol import PROBE_PREFIX as PROBE_PREFIX
 from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.model.changes import rule_of_change
+from pytest_kerascompat.model.provenance import RunInfo
 
 SCHEMA_VERSION = 1
 
@@ -203,6 +204,9 @@ class Report:
     cells: list[CellReport] = dataclasses.field(default_factory=list)
     results: list[Result] = dataclasses.field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    #: When, by what and for which commit and selection it was made (``None``: unknown);
+    #: not compared: two runs giving the same table are equal.
+    run: RunInfo | None = dataclasses.field(default=None, compare=False)
 
     @property
     def tests(self) -> list[str]:
@@ -243,6 +247,7 @@ class Report:
             "schema_version": self.schema_version,
             "cells": [cell.to_dict() for cell in self.cells],
             "results": [result.to_dict() for result in self.results],
+            "run": self.run.to_dict() if self.run else None,
         }
 
     @classmethod
@@ -251,6 +256,7 @@ class Report:
             cells=[CellReport.from_dict(cell) for cell in data.get("cells", [])],
             results=[Result.from_dict(result) for result in data.get("results", [])],
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            run=RunInfo.from_dict(data["run"]) if data.get("run") else None,
         )
 
     def to_json(self) -> str:

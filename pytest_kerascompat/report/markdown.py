@@ -21,6 +21,7 @@ from pytest_kerascompat.model.notes import (
     failure_reports,
     plural,
 )
+from pytest_kerascompat.model.provenance import footer
 from pytest_kerascompat.model.results import (
     CellReport,
     CellStatus,
@@ -71,7 +72,14 @@ def render_markdown(report: Report) -> str:
     else:
         parts.append("No cells were run.")
     parts += [block for block in (cell_notes(report), square_notes(report)) if block]
+    parts += [block for block in (run_footer(report),) if block]
     return "\n\n".join(parts) + "\n"
+
+
+def run_footer(report: Report) -> str:
+    """When, by what, on what and for which commit the table was made, in small print."""
+    lines = footer(report.run, {cell.name: cell.duration for cell in report.cells})
+    return "<br>".join(f"<sub>{escape(line)}</sub>" for line in lines)
 
 
 def escape(text: str) -> str:

@@ -31,6 +31,7 @@ from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import Settings
 from pytest_kerascompat.env.environments import default_cache_dir
 from pytest_kerascompat.model.notes import Note, plural, pytest_report
+from pytest_kerascompat.model.provenance import RunInfo, command_selection
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
@@ -169,7 +170,7 @@ class MatrixSession:
         self.collected: dict[str, tuple[str, ...]] = {}
         self.cache_dir = settings.cache_dir or default_cache_dir()
         self.jobs = settings.jobs or default_jobs()
-        self.report = Report()
+        self.report = Report(run=RunInfo.start(command_selection(config, matrix), config.rootpath))
         #: Why the sweep stopped at the first cell: it collected tests, none marked.
         self.nothing_marked: str | None = None
         self.written: list[Path] = []
@@ -211,6 +212,8 @@ class MatrixSession:
         finally:
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
+            if self.report.run is not None:
+                self.report.run.finish()
             if not collect_only:
                 self.written = write_reports(self.report, self.settings.report_destinations)
         session.testscollected = len(self.report.results)
