@@ -188,6 +188,55 @@ def test_it_reports_a_keras_dataset_whose_init_skips_the_base_init(
     )
 
 
+INIT_SKIPS = "    def __init__(self):\n        self.n = 1\n"
+INIT_CALLS = "    def __init__(self):\n        super().__init__()\n"
+BASE_SKIPS = "import keras\nclass BaseBatches(keras.utils.Sequence):\n" + INIT_SKIPS
+BASE_CALLS = "import keras\nclass BaseBatches(keras.utils.Sequence):\n" + INIT_CALLS
+BASE_NO_INIT = "from keras.utils import PyDataset\nclass BaseBatches(PyDataset):\n    pass\n"
+SUB_CALLS = "from mylib.base import BaseBatches\nclass Batches(BaseBatches):\n" + INIT_CALLS
+SUB_SKIPS = "from mylib.base import BaseBatches\nclass Batches(BaseBatches):\n" + INIT_SKIPS
+SUB_RELATIVE = (
+    "from .base import BaseBatches\nclass Mid(BaseBatches):\n    pass\n"
+    "class Batches(Mid):\n" + INIT_SKIPS
+)
+SUB_OTHER = "from other.base import BaseBatches\nclass Batches(BaseBatches):\n" + INIT_SKIPS
+
+
+@pytest.mark.parametrize(
+    ("base", "sub", "expected"),
+    [
+        # The subclass calls super().__init__(), which stops at the base in the other file.
+        (BASE_SKIPS, SUB_CALLS, [("base.py", 3), ("data.py", 3)]),
+        # The subclass skips it; its base, a Keras dataset in the other file, is fine.
+        (BASE_CALLS, SUB_SKIPS, [("data.py", 3)]),
+        (BASE_NO_INIT, SUB_SKIPS, [("data.py", 3)]),
+        (BASE_NO_INIT, SUB_RELATIVE, [("data.py", 5)]),
+        # Every __init__ on the way reaches Keras's, or the base is not the scanned one.
+        (BASE_CALLS, SUB_CALLS, []),
+        (BASE_NO_INIT, SUB_CALLS, []),
+        (BASE_CALLS, SUB_OTHER, []),
+    ],
+)  # fmt: skip
+def test_it_follows_a_datasets_base_into_another_scanned_file(
+    tmp_path: Path, base: str, sub: str, expected: list[tuple[str, int]]
+) -> None:
+    write(tmp_path, "mylib/base.py", base)
+    write(tmp_path, "mylib/data.py", sub)
+    report = scan(tmp_path / "mylib")
+    found = [(Path(f.path).name, f.line) for f in report.findings]
+    assert sorted(found) == expected
+    assert {f.rule for f in report.findings} <= {"sequence_super_init"}
+
+
+def test_a_cross_file_finding_names_the_base_that_breaks_the_chain(tmp_path: Path) -> None:
+    write(tmp_path, "mylib/base.py", BASE_SKIPS)
+    write(tmp_path, "mylib/data.py", SUB_CALLS)
+    (finding,) = [f for f in scan(tmp_path).findings if f.path.endswith("data.py")]
+    assert "Batches.__init__ (BaseBatches subclass" in finding.message
+    assert "but BaseBatches.__init__ (" in finding.message
+    assert "base.py) does not" in finding.message
+
+
 GENERATOR = "def gen():\n    yield 1\n"
 
 

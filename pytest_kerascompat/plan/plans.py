@@ -69,11 +69,6 @@ class CellPlan:
         return (*self.requirements, *((f"-e {self.project}",) if self.project else ()))
 
     @property
-    def shown_requirements(self) -> tuple[str, ...]:
-        """The requirements as reports list them: the project too, as it is installed."""
-        return (*self.requirements, *((f"-e {self.project}",) if self.project else ()))
-
-    @property
     def install_arguments(self) -> tuple[str, ...]:
         """What one installer call gets: every requirement and the project, resolved together."""
         project = ("-e", self.project) if self.project else ()

@@ -15,6 +15,7 @@ import tokenize
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pytest_kerascompat.commands.scan.project import cross_file_matches
 from pytest_kerascompat.commands.scan.rules import Match, match_changes
 from pytest_kerascompat.commands.scan.sources import Module, ScanUsageError, Skipped, discover, read
 from pytest_kerascompat.model.changes import KNOWN_CHANGES, KnownChange
@@ -127,18 +128,35 @@ def scan_paths(paths: Sequence[str], rules: Sequence[KnownChange] | None = None)
     """Scan the files and directories at ``paths``; raise ScanUsageError if one does not exist."""
     rules = select_rules() if rules is None else rules
     report = ScanReport()
+    modules: dict[str, Module] = {}
     for path in discover(paths):
         module, skipped = read(path)
         report.files += 1
         report.skipped += skipped
         if module is not None:
             report.findings += scan_module(module, rules)
+            modules[module.path] = module
+    report.findings += across_modules(modules, rules)
     report.findings.sort(key=Finding.sort_key)
     return report
 
 
+def across_modules(modules: dict[str, Module], rules: Sequence[KnownChange]) -> list[Finding]:
+    """Findings that need more than one file to see (a dataset's base in another file)."""
+    trees = [(path, module.tree) for path, module in modules.items()]
+    return [
+        finding
+        for path, match in cross_file_matches(trees, rules)
+        for finding in kept_findings(modules[path], [match])
+    ]
+
+
 def scan_module(module: Module, rules: Sequence[KnownChange]) -> list[Finding]:
-    matches = match_changes(module.tree, rules)
+    return kept_findings(module, match_changes(module.tree, rules))
+
+
+def kept_findings(module: Module, matches: list[Match]) -> list[Finding]:
+    """The findings of ``matches`` that no ``# kerascompat: ignore`` silences, once each."""
     silenced = suppressions(module.lines) if matches else {}
     findings: dict[tuple[int | None, int, int, str], Finding] = {}
     for match in matches:

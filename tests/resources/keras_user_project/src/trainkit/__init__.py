@@ -1,0 +1,1 @@
+"""trainkit: a regression model and the helpers that train it."""
