@@ -237,6 +237,11 @@ def test_squares_have_pytest_ids_and_an_id_passed_back_runs_that_square_in_that_
             "*s call *test_x.py::test_fit[[]2-plain-b[]]",
         ]
     )
+    left_out = sweep(plain_project, cache_dir, "--keras-cells=plain", "test_x.py::test_ok[plain-b]")
+    assert left_out.ret == pytest.ExitCode.NO_TESTS_COLLECTED, (
+        "plain-b is left out; plain has no id"
+    )
+    left_out.stdout.fnmatch_lines(["no cells were run"])
 
 
 def test_lf_reruns_the_failed_squares_only_in_their_cells_and_ff_runs_them_first(
@@ -256,6 +261,13 @@ def test_lf_reruns_the_failed_squares_only_in_their_cells_and_ff_runs_them_first
     report = report_of(plain_project)
     assert [cell.name for cell in report.cells] == ["plain-b"]
     assert squares(report) == {("plain-b", "test_lf.py::test_breaks_in_b", "failed")}
+
+    elsewhere = sweep(plain_project, cache_dir, "--lf", "--keras-cells=plain")
+    elsewhere.stdout.fnmatch_lines(["*no square failed last time; running them all*"])
+    assert squares(report_of(plain_project)) == {
+        ("plain", "test_lf.py::test_same_everywhere", "passed"),
+        ("plain", "test_lf.py::test_breaks_in_b", "passed"),
+    }, "--lf looks at the cells --keras-cells keeps"
 
     failed_first = sweep(plain_project, cache_dir, "--ff", "-v")
     failed_first.stdout.fnmatch_lines(

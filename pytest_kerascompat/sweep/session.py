@@ -85,11 +85,12 @@ def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
         settings = dataclasses.replace(settings, jobs=jobs)
     try:
         matrix = load_matrix(settings.matrix_file)
+        every_cell = [cell.name for cell in matrix.cells]
         if settings.cells:
             matrix = matrix.select(settings.cells)
     except MatrixError as error:
         raise pytest.UsageError(str(error)) from None
-    chosen = choose_squares(config, [cell.name for cell in matrix.cells])
+    chosen = choose_squares(config, every_cell, [cell.name for cell in matrix.cells])
     matrix = matrix.select([c.name for c in matrix.cells if chosen.selection.keeps(c.name)])
     config.pluginmanager.register(MatrixSession(config, settings, matrix, chosen), PLUGIN_NAME)
 
@@ -118,9 +119,16 @@ class Chosen:
     note: str | None = None
 
 
-def choose_squares(config: pytest.Config, cells: Sequence[str]) -> Chosen:
+def choose_squares(
+    config: pytest.Config, cells: Sequence[str], selected: Sequence[str] | None = None
+) -> Chosen:
     """Paths and square ids from the command line, narrowed by ``--lf`` or ordered by
-    ``--ff`` from pytest's ``cache/lastfailed`` (which our reports fill)."""
+    ``--ff`` from pytest's ``cache/lastfailed`` (which our reports fill).
+
+    Ids are read against every cell of the matrix, so one naming a cell that
+    ``--keras-cells`` leaves out stays that cell's (and does not run) instead of
+    reaching the other cells as a path; ``--lf`` looks only at the ``selected`` cells.
+    """
     selection = select([str(arg) for arg in config.args], cells)
     for cell, tests in selection.per_cell.items():
         probe = next((test for test in tests if test.startswith(PROBE_PREFIX)), None)
@@ -135,7 +143,7 @@ def choose_squares(config: pytest.Config, cells: Sequence[str]) -> Chosen:
     cache = getattr(config, "cache", None)
     if not (lf or ff) or cache is None:
         return Chosen(selection)
-    failed = failed_squares(cache.get("cache/lastfailed", {}), cells)
+    failed = failed_squares(cache.get("cache/lastfailed", {}), selected or cells)
     rootdir, cwd = Path(config.rootpath), Path(config.invocation_params.dir)
     rerun = rerun_failed(selection, failed, rootdir, cwd)
     if rerun is None:
