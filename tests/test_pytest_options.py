@@ -272,10 +272,11 @@ def test_lf_reruns_the_failed_squares_only_in_their_cells_and_ff_runs_them_first
     failed_first = sweep(plain_project, cache_dir, "--ff", "-v")
     failed_first.stdout.fnmatch_lines(
         [
-            "test_lf.py::test_same_everywhere[[]plain[]] PASSED*",
-            "test_lf.py::test_breaks_in_b[[]plain[]] PASSED*",
+            "*--ff: running first the 1 square that failed last time, in plain-b*",
             "test_lf.py::test_breaks_in_b[[]plain-b[]] FAILED*",
             "test_lf.py::test_same_everywhere[[]plain-b[]] PASSED*",
+            "test_lf.py::test_same_everywhere[[]plain[]] PASSED*",
+            "test_lf.py::test_breaks_in_b[[]plain[]] PASSED*",
             "*1 failed, 3 passed*",
         ]
     )

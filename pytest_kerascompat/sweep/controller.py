@@ -272,6 +272,8 @@ def run_sweep(
     cellpath = prepare_cellpath(settings.cache_dir)
     timings = CellTimings(settings.cache_dir)
     ordered = start_order(plans, timings, settings.cache_dir) if settings.jobs > 1 else plans
+    # --ff: the cells with last time's failures start first too (a stable sort).
+    ordered = sorted(ordered, key=lambda plan: plan.name not in settings.first)
     messages: queue.Queue[CellProgress] = queue.Queue()
     stopping = threading.Event()
 
