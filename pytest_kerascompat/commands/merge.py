@@ -15,10 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_kerascompat.commands._report_schema import report_problem
 from pytest_kerascompat.config._validation import CommandError
 from pytest_kerascompat.model.results import SCHEMA_VERSION, CellReport, Report, Result
 
 OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
+#: A shard larger than this is refused before it is parsed.
+MAX_SHARD_BYTES = 256 * 1024 * 1024
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -47,12 +50,22 @@ class MergeError(CommandError):
 
 
 def read_shard(path: Path) -> Report:
+    """A shard checked against the report's schema: anything else is a usage error."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_SHARD_BYTES + 1)
     except FileNotFoundError:
         raise MergeError(f"{path}: no such file") from None
-    except (OSError, ValueError) as error:
-        raise MergeError(f"{path}: not a JSON report ({error})") from None
+    except OSError as error:
+        raise MergeError(f"{path}: cannot read it ({error.strerror})") from None
+    if len(raw) > MAX_SHARD_BYTES:
+        limit = f"{MAX_SHARD_BYTES >> 20} MiB"
+        raise MergeError(f"{path}: larger than {limit}, the most a shard may be")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise MergeError(f"{path}: not a JSON report ({reason})") from None
     if not isinstance(data, dict) or "cells" not in data or "results" not in data:
         raise MergeError(f"{path}: not a kerascompat report (no 'cells' and 'results')")
     version = data.get("schema_version")
@@ -61,9 +74,12 @@ def read_shard(path: Path) -> Report:
             f"{path}: schema version {version}, but this pytest-kerascompat reads "
             f"version {SCHEMA_VERSION}; produce every shard with the same release"
         )
+    problem = report_problem(data)
+    if problem:
+        raise MergeError(f"{path}: malformed report: {problem}")
     try:
         return Report.from_dict(data)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise MergeError(f"{path}: malformed report ({error})") from None
 
 
@@ -98,13 +114,19 @@ def add_cell(
         merged.cells.append(cell)
         return
     earlier, where = sources[cell.name]
-    if (earlier.status, earlier.tensorflow, earlier.keras, earlier.python) != (
-        cell.status, cell.tensorflow, cell.keras, cell.python,
-    ):  # fmt: skip
+    if cell_identity(earlier) != cell_identity(cell):
         raise MergeError(
             f"cell {cell.name!r} differs between {where} ({describe_cell(earlier)}) "
             f"and {path} ({describe_cell(cell)})"
         )
+
+
+def cell_identity(cell: CellReport) -> tuple[Any, ...]:
+    """What two shards must agree on to be the same cell: what it asked for and had."""
+    return (
+        cell.status, cell.tensorflow, cell.keras, cell.python, cell.backend,
+        cell.requirements, cell.pins, sorted(cell.env.items()),
+    )  # fmt: skip
 
 
 def add_square(
@@ -126,7 +148,10 @@ def add_square(
 
 
 def describe_cell(cell: CellReport) -> str:
+    env = " ".join(f"{name}={value}" for name, value in sorted(cell.env.items()))
     return (
         f"{cell.status.value}, Python {cell.python}, TensorFlow {cell.tensorflow}, "
-        f"Keras {cell.keras}"
+        f"Keras {cell.keras}, requirements {', '.join(cell.requirements) or '-'}"
+        + (f", pins {', '.join(cell.pins)}" if cell.pins else "")
+        + (f", env {env}" if env else "")
     )

@@ -17,8 +17,28 @@ class CommandError(Exception):
 
 #: Keras 3 backends a cell or ``bisect --backend`` may name.
 BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
-CELL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+#: The longest cell name: files named after a cell (``<cell>.coverage.<host>.<pid>.<n>``,
+#: ``.<cell>.jsonl.<random>.tmp``) must stay within the 255 bytes a file name may take.
+MAX_CELL_NAME = 100
+#: A cell name starts with a letter or digit: one starting with ``-`` would read as an
+#: option on a worker's command line, and ``.`` or ``..`` as a directory.
+CELL_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CELL_NAME - 1}}}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def cell_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a cell's name, or None when it can."""
+    if CELL_NAME.match(name):
+        return None
+    if len(name) > MAX_CELL_NAME:
+        return (
+            f"a cell name may be at most {MAX_CELL_NAME} characters (this one has "
+            f"{len(name)}): files are named after it"
+        )
+    return (
+        "a cell name may hold only letters, digits, '.', '_' and '-', and starts with "
+        "a letter or digit"
+    )
 
 
 def parse_timeout(value: object) -> float | None:

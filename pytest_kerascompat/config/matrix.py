@@ -25,9 +25,9 @@ from packaging.version import InvalidVersion, Version
 
 from pytest_kerascompat.config._validation import (
     BACKENDS,
-    CELL_NAME,
     ENV_NAME,
     CommandError,
+    cell_name_problem,
     parse_timeout,
 )
 
@@ -53,6 +53,13 @@ SPECIFIER_WORDS = (("===", "eq"), ("==", ""), (">=", "ge"), ("<=", "le"), ("!=",
                    ("~=", "compat"), (">", "gt"), ("<", "lt"), ("*", "x"), (",", "_"))  # fmt: skip
 DEFAULT_TIMEOUT = 300.0
 SPECIFIER_START = ("==", "!=", "<", ">", "~=", "===")
+#: Bounds on what a matrix file may ask of the loader, so a hostile or broken one is a
+#: usage error in milliseconds: its size, how deeply it nests, and how many values its
+#: aliases stand for once expanded (a few hundred bytes of aliases can stand for billions).
+MAX_MATRIX_BYTES = 1024 * 1024
+MAX_DEPTH = 50
+MAX_EXPANDED_VALUES = 10_000
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class MatrixError(CommandError):
@@ -137,24 +144,47 @@ class _Number(str):
 
 
 class _LocatingLoader(yaml.SafeLoader):
-    """A safe loader whose mappings remember the line of each key."""
+    """A safe loader whose mappings remember the line of each key, and which refuses
+    documents nested or expanding beyond the bounds above before building anything."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_number(self, node: yaml.ScalarNode) -> _Number:
         return _Number(node.value)
 
     def construct_located_mapping(self, node: yaml.MappingNode) -> _Located:
+        """A key written twice is a mistake; a key a merge (``<<: *base``) brought in
+        is one the mapping may override, as YAML's merge keys mean."""
+        written = sum(1 for key_node, _ in node.value if key_node.tag != MERGE_TAG)
         self.flatten_mapping(node)
+        first_written = len(node.value) - written
         mapping = _Located(line=node.start_mark.line + 1)
-        for key_node, value_node in node.value:
+        seen: set[str] = set()
+        for position, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"keys must be strings, not {key!r}", key_node.start_mark
                 )
-            if key in mapping:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+            if position >= first_written:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.lines[key] = key_node.start_mark.line + 1
         return mapping
@@ -180,19 +210,32 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 def load_matrix(path: Path) -> Matrix:
-    """Read and validate a matrix file."""
+    """Read and validate a matrix file, reading no more than :data:`MAX_MATRIX_BYTES`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_MATRIX_BYTES + 1)
     except FileNotFoundError:
         raise MatrixError(path, "the matrix file does not exist") from None
     except OSError as error:
         raise MatrixError(path, f"cannot read the matrix file: {error.strerror}") from None
+    if len(data) > MAX_MATRIX_BYTES:
+        raise MatrixError(
+            path, f"larger than {MAX_MATRIX_BYTES // 1024} KiB, the most a matrix file may be"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MatrixError(path, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     return parse_matrix(text, path)
 
 
 def parse_matrix(text: str, path: Path) -> Matrix:
+    if len(text) > MAX_MATRIX_BYTES:
+        raise MatrixError(
+            path, f"larger than {MAX_MATRIX_BYTES // 1024} KiB, the most a matrix file may be"
+        )
     try:
-        document = yaml.load(text, Loader=_LocatingLoader)
+        document = _load_bounded(text, path)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -201,6 +244,43 @@ def parse_matrix(text: str, path: Path) -> Matrix:
     except yaml.YAMLError as error:
         raise MatrixError(path, f"not valid YAML: {error}") from None
     return _build_matrix(document, path)
+
+
+def _load_bounded(text: str, path: Path) -> Any:
+    """The document, built only once its node graph is known to stay within bounds."""
+    loader = _LocatingLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_size(node, {})
+        if expanded > MAX_EXPANDED_VALUES:
+            raise MatrixError(
+                path,
+                f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values (an alias "
+                "bomb?); write the values out, or refer to fewer of them",
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded, counted once per
+    shared node (so a bomb costs as much to measure as it takes to write); recursion is
+    bounded by :data:`MAX_DEPTH`, which the composer enforced."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(
+            _expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value
+        )
+    sizes[id(node)] = size
+    return size
 
 
 def _build_matrix(document: Any, path: Path) -> Matrix:
@@ -246,10 +326,11 @@ def _build_cell(
     name = node.get("name")
     if not isinstance(name, str) or not name:
         raise MatrixError(path, f"cell #{position} needs a 'name'", line=node.line, key="name")
-    if not CELL_NAME.match(name):
+    problem = cell_name_problem(name)
+    if problem:
         raise MatrixError(
             path,
-            "a cell name may hold only letters, digits, '.', '_' and '-'",
+            problem,
             line=_line(node, "name"),
             cell=name,
             key="name",
