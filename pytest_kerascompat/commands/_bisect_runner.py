@@ -25,7 +25,7 @@ from pytest_kerascompat.commands._bisection import (
 )
 from pytest_kerascompat.env.environments import envdir_for, find_ready
 from pytest_kerascompat.model.results import CellReport, Result
-from pytest_kerascompat.plan.index import PackageIndex
+from pytest_kerascompat.plan.index import PackageIndex, redact
 from pytest_kerascompat.plan.interpreters import Interpreter, discover_interpreters
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_cell
 from pytest_kerascompat.sweep._rundirs import new_run_dir
@@ -42,7 +42,7 @@ def bisect_releases(
     versions = releases_in_range(index, request.package, request.specifier)
     if not versions:
         raise BisectError(
-            f"no release of {request.package} on {index.index_url} matches "
+            f"no release of {request.package} on {redact(index.index_url)} matches "
             f"{str(request.specifier) or 'any version'}"
         )
     report(

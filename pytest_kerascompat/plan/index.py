@@ -4,17 +4,24 @@ TensorFlow declares Requires-Python without an upper bound, so "does 2.15 instal
 3.12?" is answered only by the wheel tags a release ships. We read the PEP 691 JSON
 simple API (file names, Requires-Python, yanked flags) once per project per day and
 decide from that alone: no dependency resolution and no downloads.
+
+The indexes are the installer's (:mod:`pytest_kerascompat.plan.index_config`): extra
+indexes first, then the default, the first that has a project giving all its files,
+as uv's default index strategy does.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import http.client
 import json
 import logging
 import os
+import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,16 +43,19 @@ from packaging.version import Version
 
 from pytest_kerascompat.config._validation import CommandError
 from pytest_kerascompat.env._files import write_text_atomically
+from pytest_kerascompat.plan.index_config import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
+from pytest_kerascompat.plan.index_config import read_index_settings
 from pytest_kerascompat.plan.interpreters import Interpreter
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
-INDEX_URL_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
 _CACHE_FORMAT = 1
 _FETCH_TIMEOUT = 30.0
 _FAR_PATCH = 999
 _USER_AGENT = "pytest-kerascompat"
+
+_CPYTHON_TAG = re.compile(r"cp3(\d+)$")
+_PYTHON_CLASSIFIER = re.compile(r"Programming Language :: Python :: 3\.(\d+)")
 
 PythonVersion = Union[tuple[int, int], tuple[int, int, int]]
 
@@ -55,13 +65,23 @@ _log = logging.getLogger(__name__)
 class IndexUnavailable(CommandError):
     """The index could not be read and no earlier answer was cached."""
 
-    def __init__(self, project: str, url: str, cause: str) -> None:
+    def __init__(self, project: str, url: str, cause: str, missing: bool = False) -> None:
         super().__init__(
             f"cannot list the files of {project!r} at {url} ({cause}) "
             "and there is no cached copy to fall back on"
         )
         self.project = project
         self.url = url
+        #: The index answered that it has no such project (not that it is unreachable).
+        self.missing = missing
+
+
+def missing(error: BaseException) -> bool:
+    """An index's "no such project": HTTP 404/410, or a file index without the directory."""
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code in (404, 410)
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, FileNotFoundError)
 
 
 @dataclass(frozen=True)
@@ -92,11 +112,7 @@ class InterpreterPick:
 
 def default_index_url(environ: Mapping[str, str] | None = None) -> str:
     """The index uv or pip would use, so we judge the same files the install will see."""
-    env = os.environ if environ is None else environ
-    for variable in INDEX_URL_VARIABLES:
-        if env.get(variable):
-            return env[variable]
-    return DEFAULT_INDEX_URL
+    return read_index_settings(os.environ if environ is None else environ).default
 
 
 class PackageIndex:
@@ -112,20 +128,28 @@ class PackageIndex:
         cache_dir: Path,
         *,
         index_url: str | None = None,
+        extra_index_urls: Sequence[str] = (),
         ttl: float = 86400.0,
         fetch: Callable[[str], bytes] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.index_url = (index_url or default_index_url()).rstrip("/")
+        if index_url is None:
+            settings = read_index_settings()
+            index_url, extra_index_urls = settings.default, settings.extras
+        self.index_url = index_url.rstrip("/")
+        #: Asked in this order; the first that has a project gives all its files.
+        self.index_urls = (*(url.rstrip("/") for url in extra_index_urls), self.index_url)
         self.ttl = ttl
         self._cache_dir = cache_dir / "index"
         self._fetch = fetch or fetch_simple_json
         self._clock = clock
         self._memo: dict[NormalizedName, tuple[float, _Releases]] = {}
+        self._classified: dict[NormalizedName, set[tuple[int, int]]] = {}
+        self._fetch_json = fetch or fetch_json
         self._failures: dict[NormalizedName, IndexUnavailable] = {}
 
-    def project_url(self, project: str) -> str:
-        return f"{self.index_url}/{canonicalize_name(project)}/"
+    def project_url(self, project: str, index_url: str | None = None) -> str:
+        return f"{index_url or self.index_url}/{canonicalize_name(project)}/"
 
     def releases(self, project: str) -> dict[Version, list[DistFile]]:
         """Every parseable release with its files, yanked and prerelease ones included."""
@@ -133,6 +157,48 @@ class PackageIndex:
             version: [file for file, _ in entries]
             for version, entries in self._releases(project).items()
         }
+
+    def tagged_pythons(self, project: str, specifier: SpecifierSet) -> set[tuple[int, int]]:
+        """Every CPython ``3.X`` a wheel of a matching release names in its tags (``cp314``).
+
+        abi3 and pure-Python wheels name only a floor, so they add nothing here: this
+        is how a Python newer than any this tool has heard of becomes known.
+        """
+        allow_pre = bool(specifier.prereleases)
+        found = set()
+        for version, entries in self._releases(project).items():
+            if not specifier.contains(version, prereleases=allow_pre):
+                continue
+            for file, tags in entries:
+                if tags is None or file.yanked:
+                    continue
+                for tag in tags:
+                    match = _CPYTHON_TAG.match(tag.interpreter)
+                    if match and tag.abi != "abi3":
+                        found.add((3, int(match.group(1))))
+        return found
+
+    def classified_pythons(self, project: str) -> set[tuple[int, int]]:
+        """The ``Programming Language :: Python :: 3.X`` classifiers of a project's newest release.
+
+        Read from the index's JSON API (``/pypi/<name>/json``, which PyPI and most
+        mirrors serve beside ``/simple``); an index without it gives an empty set.
+        """
+        name = canonicalize_name(project)
+        if name not in self._classified:
+            self._classified[name] = set()
+            base = self.index_url.removesuffix("/simple")
+            try:
+                info = json.loads(self._fetch_json(f"{base}/pypi/{name}/json")).get("info", {})
+                classifiers = info.get("classifiers") or []
+            except (OSError, http.client.HTTPException, ValueError, AttributeError) as exc:
+                _log.info("no classifiers of %s from %s: %s", name, _redact(base), exc)
+                classifiers = []
+            for classifier in classifiers:
+                match = _PYTHON_CLASSIFIER.fullmatch(str(classifier))
+                if match:
+                    self._classified[name].add((3, int(match.group(1))))
+        return self._classified[name]
 
     def installable_versions(
         self, project: str, specifier: SpecifierSet, python: PythonVersion
@@ -177,12 +243,26 @@ class PackageIndex:
         return releases
 
     def _files(self, name: NormalizedName) -> tuple[float, list[DistFile]]:
+        """The files of the first extra index that has the project, else the default's.
+
+        An extra index that does not answer is passed over with a warning: the default
+        index still decides, as it would for a project the extra does not hold.
+        """
+        for extra in self.index_urls[:-1]:
+            try:
+                return self._files_on(name, extra)
+            except IndexUnavailable as exc:
+                if not exc.missing:
+                    _log.warning("passing over the extra index %s: %s", redact(extra), exc)
+        return self._files_on(name, self.index_url)
+
+    def _files_on(self, name: NormalizedName, index_url: str) -> tuple[float, list[DistFile]]:
         """Files from a fresh cache, else the index, else a stale cache.
 
         Returns the time until which the answer may be reused; a stale answer is
         reused for a full ``ttl`` so an offline sweep does not keep knocking.
         """
-        url = self.project_url(name)
+        url = self.project_url(name, index_url)
         cached = self._read_cache(name, url)
         now = self._clock()
         if cached is not None and now - cached[0] < self.ttl:
@@ -191,7 +271,8 @@ class PackageIndex:
             files = parse_project_page(self._fetch(url))
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if cached is None:
-                raise IndexUnavailable(name, _redact(url), str(exc) or type(exc).__name__) from exc
+                cause = str(exc) or type(exc).__name__
+                raise IndexUnavailable(name, _redact(url), cause, missing(exc)) from exc
             _log.warning(
                 "using the cached file list of %s: %s unreachable (%s)", name, _redact(url), exc
             )
@@ -199,13 +280,17 @@ class PackageIndex:
         self._write_cache(name, url, now, files)
         return now + self.ttl, files
 
-    def _cache_path(self, name: NormalizedName) -> Path:
-        return self._cache_dir / f"{name}.json"
+    def _cache_path(self, name: NormalizedName, url: str) -> Path:
+        """``<name>.json`` for the default index; an extra's files are named by its URL too."""
+        if url == self.project_url(name):
+            return self._cache_dir / f"{name}.json"
+        tag = hashlib.sha256(_redact(url).encode()).hexdigest()[:12]
+        return self._cache_dir / f"{name}.{tag}.json"
 
     def _read_cache(self, name: NormalizedName, url: str) -> tuple[float, list[DistFile]] | None:
         """The cached answer for this index URL, or None if absent, foreign or corrupt."""
         try:
-            data = json.loads(self._cache_path(name).read_text(encoding="utf-8"))
+            data = json.loads(self._cache_path(name, url).read_text(encoding="utf-8"))
             if data["format"] != _CACHE_FORMAT or data["url"] != _redact(url):
                 return None
             files = [_dist_file(item) for item in data["files"]]
@@ -226,7 +311,7 @@ class PackageIndex:
             ],
         }
         try:
-            write_text_atomically(self._cache_path(name), json.dumps(document) + "\n")
+            write_text_atomically(self._cache_path(name, url), json.dumps(document) + "\n")
         except OSError as exc:
             _log.warning("cannot cache the file list of %s: %s", name, exc)
 
@@ -268,6 +353,18 @@ def fetch_simple_json(url: str) -> bytes:
     """GET a PEP 691 project page; credentials in the URL become a Basic auth header."""
     clean, authorization = _split_credentials(url)
     headers = {"Accept": SIMPLE_JSON, "User-Agent": _USER_AGENT}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    request = urllib.request.Request(clean, headers=headers)
+    with urllib.request.urlopen(request, timeout=_FETCH_TIMEOUT) as response:
+        body: bytes = response.read()
+    return body
+
+
+def fetch_json(url: str) -> bytes:
+    """GET a JSON document (the index's JSON API), credentials as for the simple API."""
+    clean, authorization = _split_credentials(url)
+    headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
     if authorization is not None:
         headers["Authorization"] = authorization
     request = urllib.request.Request(clean, headers=headers)
@@ -398,6 +495,11 @@ def _split_credentials(url: str) -> tuple[str, str | None]:
     password = urllib.parse.unquote(parts.password or "")
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return _redact(url), f"Basic {token}"
+
+
+def redact(url: str) -> str:
+    """The URL without credentials: every URL a message, a log or a report shows."""
+    return _redact(url)
 
 
 def _redact(url: str) -> str:

@@ -258,7 +258,30 @@ def representative_version(specifier: SpecifierSet) -> Version | None:
     return None
 
 
-KNOWN_PYTHONS = ((3, 13), (3, 12), (3, 11), (3, 10), (3, 9), (3, 8), (3, 7))
+#: The oldest Python a cell may run (the worker's floor), and the newest assumed when
+#: the index tells nothing; the index's wheel tags and classifiers reach past it.
+OLDEST_PYTHON = (3, 7)
+FALLBACK_NEWEST_PYTHON = (3, 13)
+
+
+def known_pythons(cell: CellSpec, index: PackageIndex) -> list[tuple[int, int]]:
+    """Every Python ``3.X`` worth trying for ``cell``, newest first.
+
+    Up to the newest the index knows of: a CPython tag on a wheel of the cell's
+    releases (a TensorFlow release candidate's ``cp314``) or a classifier of its
+    packages or of pytest, which every cell installs.
+    """
+    found: set[tuple[int, int]] = set()
+    try:
+        for anchor in cell.anchors:
+            found |= index.tagged_pythons(anchor.name, anchor.specifier)
+            found |= index.classified_pythons(anchor.name)
+    except IndexUnavailable:
+        pass
+    for name in WORKER_REQUIREMENTS:
+        found |= index.classified_pythons(name)
+    newest = max(found, default=FALLBACK_NEWEST_PYTHON)
+    return [(3, minor) for minor in range(newest[1], OLDEST_PYTHON[1] - 1, -1)]
 
 
 def newest_supported_python(cell: CellSpec, index: PackageIndex) -> str | None:
@@ -269,7 +292,7 @@ def newest_supported_python(cell: CellSpec, index: PackageIndex) -> str | None:
     """
     if cell.python is not None:
         return cell.python
-    for minor in KNOWN_PYTHONS:
+    for minor in known_pythons(cell, index):
         if all(
             index.newest_installable(anchor.name, anchor.specifier, minor) is not None
             for anchor in cell.anchors
