@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import resource
 import textwrap
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_kerascompat.commands.cli import main
+from pytest_kerascompat.commands.scan import scan_paths
+from pytest_kerascompat.commands.scan.sources import MAX_TREE_DEPTH, tree_depth
 from pytest_kerascompat.config.matrix import (
     MAX_MATRIX_BYTES,
     MatrixError,
@@ -242,3 +245,50 @@ def test_a_well_formed_shard_still_merges(tmp_path: Path) -> None:
     shard = write_shard(tmp_path / "shard.json", good_shard())
     assert main(["merge", str(shard), "--json", str(tmp_path / "out.json")]) == 0
     assert Report.read_json(tmp_path / "out.json").cells[0].name == "a"
+
+
+# ------------------------------------------------------------------------------ scan
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import keras\nx = " + " + ".join(["a"] * 5000) + "\n",
+        "import tensorflow as tf\nx = tf.keras." + ".".join(["b"] * 2500) + "()\n",
+    ],
+    ids=["5000-term-sum", "2500-attribute-chain"],
+)
+def test_scan_reports_an_expression_too_deep_to_analyse_as_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    deep = tmp_path / "deep.py"
+    deep.write_text(source)
+    found = tmp_path / "found.py"
+    found.write_text("import tensorflow as tf\ntf.keras.layers.Dense(2).get_weights\n")
+    assert main(["scan", "--format", "json", str(deep), str(found)]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    assert report["skipped"] == [
+        {"path": str(deep), "reason": "too deeply nested to analyse (more than 400 levels)",
+         "cell": None}
+    ]  # fmt: skip
+
+
+def test_scan_analyses_the_deepest_tree_it_allows(tmp_path: Path) -> None:
+    chain = "import tensorflow as tf\nx = tf.keras." + ".".join(["b"] * 380) + "()\n"
+    path = tmp_path / "chain.py"
+    path.write_text(chain)
+    assert tree_depth(ast.parse(chain)) <= MAX_TREE_DEPTH
+    assert scan_paths([str(path)]).skipped == []
+
+
+def test_a_notebook_cell_too_deep_to_analyse_is_skipped_alone(tmp_path: Path) -> None:
+    cells = [
+        {"cell_type": "code", "source": "x = " + " + ".join(["a"] * 3000)},
+        {"cell_type": "code", "source": "import tensorflow as tf\n"},
+    ]
+    notebook = tmp_path / "n.ipynb"
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {}}))
+    report = scan_paths([str(notebook)])
+    assert [(item.cell, item.reason) for item in report.skipped] == [
+        (1, "too deeply nested to analyse (more than 400 levels)")
+    ]

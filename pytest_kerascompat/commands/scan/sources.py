@@ -31,6 +31,11 @@ PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 IPYTHON_LINE = re.compile(r"^(\s*)(?:[%!]|[\w.]+\s*=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$)")
 # The line breaks Python counts (str.splitlines also splits at \f, \x1c, \u2028, ...).
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: The deepest syntax tree the rules analyse: they follow attribute chains and nested
+#: expressions by recursion, so a deeper tree (generated code, a 5,000-term sum) is
+#: reported as skipped instead of ending the scan with a RecursionError.
+MAX_TREE_DEPTH = 400
+TOO_DEEP = f"too deeply nested to analyse (more than {MAX_TREE_DEPTH} levels)"
 
 
 class ScanUsageError(CommandError):
@@ -119,10 +124,28 @@ def read(path: Path) -> tuple[Module | None, list[Skipped]]:
     except (OSError, UnicodeDecodeError, LookupError, SyntaxError) as error:
         return None, [Skipped(str(path), f"cannot read: {error}")]
     try:
-        tree = ast.parse(text, filename=str(path))
-    except (SyntaxError, ValueError) as error:
+        tree = parse(text, str(path))
+    except (SyntaxError, ValueError, RecursionError) as error:
         return None, [Skipped(str(path), syntax_error(error))]
     return Module(str(path), tree, source_lines(text)), []
+
+
+def parse(text: str, filename: str = "<unknown>") -> ast.Module:
+    """:func:`ast.parse`, refusing a tree deeper than the rules can follow."""
+    tree = ast.parse(text, filename=filename)
+    if tree_depth(tree) > MAX_TREE_DEPTH:
+        raise RecursionError(TOO_DEEP)
+    return tree
+
+
+def tree_depth(tree: ast.AST) -> int:
+    """Measured without recursion, so measuring cannot overflow the stack either."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def decode(data: bytes) -> str:
@@ -131,7 +154,9 @@ def decode(data: bytes) -> str:
     return data.decode(encoding)
 
 
-def syntax_error(error: SyntaxError | ValueError) -> str:
+def syntax_error(error: SyntaxError | ValueError | RecursionError) -> str:
+    if isinstance(error, RecursionError):
+        return TOO_DEEP
     if isinstance(error, SyntaxError):
         where = f" (line {error.lineno})" if error.lineno else ""
         return f"cannot parse: {type(error).__name__}: {error.msg}{where}"
@@ -157,8 +182,8 @@ def read_notebook(path: Path) -> tuple[Module | None, list[Skipped]]:
         if text is None:
             continue
         try:
-            ast.parse(text)
-        except (SyntaxError, ValueError) as error:
+            parse(text)
+        except (SyntaxError, ValueError, RecursionError) as error:
             skipped.append(Skipped(str(path), syntax_error(error), cell=number))
             continue
         kept.append((number, text))
@@ -203,7 +228,7 @@ def without_ipython(text: str) -> str | None:
     try:
         ast.parse(text)
         return text
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         pass
     return "\n".join(IPYTHON_LINE.sub(r"\1pass  # ", line, count=1) for line in lines)
 
