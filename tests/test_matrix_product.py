@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,25 @@ def test_the_schema_knows_exactly_the_keys_and_backends_the_loader_knows() -> No
     assert set(SCHEMA["properties"]["defaults"]["properties"]) == set(DEFAULT_KEYS)
     assert set(cell) == set(CELL_KEYS)
     assert cell["backend"]["anyOf"][0]["enum"] == list(BACKENDS)
+
+
+def test_a_product_matrix_reaches_nox_sessions_as_single_cells(tmp_path: Path) -> None:
+    (tmp_path / "matrix.yaml").write_text(
+        'cells:\n  - name: plain\n    python: ["3.11", "3.12"]\n    backend: [jax, torch]\n'
+        '    exclude: [{python: "3.11", backend: torch}]\n'
+    )
+    (tmp_path / "noxfile.py").write_text(
+        "from pytest_kerascompat.env.nox_sessions import register_sessions\n\n"
+        'register_sessions("matrix.yaml")\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "-t", "keras_matrix"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sessions = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("* ")]
+    assert sessions == [
+        "keras_matrix(cell='plain-py3.11-jax')",
+        "keras_matrix(cell='plain-py3.12-jax')",
+        "keras_matrix(cell='plain-py3.12-torch')",
+    ]
