@@ -6,6 +6,7 @@ import datetime
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ def built(cache: Path, cell: CellPlan, *, ready: bool = True, days_ago: float = 
     location = envdir / "venv"
     venv_python(location).parent.mkdir(parents=True)
     venv_python(location).write_bytes(b"\0" * 2048)
+    (location / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
     if ready:
         mark_ready(location, cell)
     when = (NOW - datetime.timedelta(days=days_ago)).isoformat()
@@ -58,6 +60,7 @@ def cache_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, obje
 # A process that holds an environment as a running sweep does, until its stdin closes.
 HOLDER = """
 import sys
+import time
 from pathlib import Path
 from pytest_kerascompat.env.environments import hold
 hold(Path(sys.argv[1]))
@@ -198,3 +201,51 @@ def test_the_environment_a_real_sweep_built_is_listed_and_pruned(
     assert pruned.ret == 0
     pruned.stdout.fnmatch_lines(["removed 1 environment (*)"])
     assert not Path(env["path"]).exists()
+
+
+WAITING_TEST = """
+import pathlib, time
+import pytest
+
+@pytest.mark.keras_compat
+def test_waits_for_the_go():
+    here = pathlib.Path(__file__).parent
+    (here / "started").write_text("")
+    deadline = time.monotonic() + 60
+    while not (here / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+"""
+
+
+def test_prune_keeps_the_environment_of_a_sweep_still_running(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    pytester.path.joinpath("matrix.yaml").write_text(
+        'defaults:\n  timeout: 90\ncells:\n  - name: plain\n    python: "3.11"\n'
+    )
+    pytester.makepyfile(test_wait=WAITING_TEST)
+    sweep = subprocess.Popen(  # noqa: S603 - an argument list
+        [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache}",
+         "-p", "no:cacheprovider"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    command = [sys.executable, "-m", "pytest_kerascompat", "cache", "prune", "--all", "--json",
+               f"--cache-dir={cache}"]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while not (pytester.path / "started").exists():
+            assert sweep.poll() is None, sweep.communicate()[0]
+            assert time.monotonic() < deadline, "the sweep never started its test"
+            time.sleep(0.2)
+        during = json.loads(pytester.run(*command).stdout.str())
+        assert during["removed"] == []
+        assert [(env["ready"], env["in_use"]) for env in during["kept_in_use"]] == [(True, True)]
+    finally:
+        (pytester.path / "go").write_text("")
+        output = sweep.communicate(timeout=300)[0]
+    assert sweep.returncode == 0, output
+    after = json.loads(pytester.run(*command).stdout.str())
+    assert [env["path"] for env in after["removed"]] == [
+        env["path"] for env in during["kept_in_use"]
+    ]
