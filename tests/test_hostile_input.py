@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import resource
+import stat
 import textwrap
 import time
 from pathlib import Path
@@ -292,3 +294,82 @@ def test_a_notebook_cell_too_deep_to_analyse_is_skipped_alone(tmp_path: Path) ->
     assert [(item.cell, item.reason) for item in report.skipped] == [
         (1, "too deeply nested to analyse (more than 400 levels)")
     ]
+
+
+# ------------------------------------------------------------------------------ bisect
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--with=--index-url=https://example.invalid"], "--with '--index-url=https://exam"),
+        (["--with", "numpy<2; nonsense"], "--with 'numpy<2; nonsense' is not a requirement"),
+        (["--package=-e"], "--package '-e' is not a package name"),
+        (["--package", "tensorflow==2.15"], "give versions with --range"),
+        (["--python", "three"], "--python 'three' is not a Python version"),
+        (["--env", "1A=x"], "--env '1A=x': write it as NAME=VALUE"),
+        (["--project", "no/such/dir"], "--project 'no/such/dir': no such directory"),
+    ],
+)
+def test_bisect_checks_every_option_as_the_sweep_does(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["bisect", "--probe", "tf_data", "--cache-dir", str(tmp_path / "c"), *options]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "c").exists(), "nothing is built before the request is checked"
+
+
+@pytest.mark.parametrize("timeout", ["-5", "0", "nan", "inf", "soon"])
+def test_bisect_refuses_a_timeout_that_is_not_a_positive_number_of_seconds(
+    capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["bisect", "--probe", "tf_data", f"--timeout={timeout}"])
+    assert caught.value.code == 2
+    assert f"expected a positive number of seconds, not '{timeout}'" in capsys.readouterr().err
+
+
+def test_bisect_refuses_a_cache_dir_it_cannot_write_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["bisect", "--probe", "tf_data", "--cache-dir", str(blocker / "cache")]) == 2
+    error = capsys.readouterr().err
+    assert f"--cache-dir {blocker / 'cache'}: cannot create it: Not a directory" in error
+    assert "give a directory you can write to" in error
+
+
+# ------------------------------------------------------------------------------ files
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_written_atomically_get_the_mode_the_umask_gives(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    from pytest_kerascompat.env._files import write_text_atomically
+
+    previous = os.umask(umask)
+    try:
+        write_text_atomically(tmp_path / "report.json", "{}")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == mode
+
+
+def test_a_directory_that_cannot_take_files_says_why(tmp_path: Path) -> None:
+    from pytest_kerascompat.env._files import directory_problem
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert directory_problem(tmp_path / "new" / "deeper") is None
+    assert directory_problem(blocker) == "it exists and is not a directory"
+    assert directory_problem(blocker / "below") == "cannot create it: Not a directory"

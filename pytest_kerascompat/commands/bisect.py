@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,12 @@ from pytest_kerascompat.commands._bisection import (
     max_trials,
     parse_range,
 )
-from pytest_kerascompat.config._validation import BACKENDS, absolute_project
+from pytest_kerascompat.config._validation import (
+    BACKENDS,
+    ENV_NAME,
+    absolute_project,
+    parse_timeout,
+)
 from pytest_kerascompat.model.changes import find_change
 from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, scan_command
 
@@ -28,6 +34,8 @@ from pytest_kerascompat.model.notes import HINT_LABEL, RULE_LABEL, scan_command
 #: to one release); the request itself is wrong.
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
+#: A distribution name as PEP 508 spells one.
+DISTRIBUTION_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -85,7 +93,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     bisect.add_argument(
         "--project", help="Install this project (path, extras allowed) in every environment"
     )
-    bisect.add_argument("--timeout", type=float, metavar="SECONDS", help="Time limit of one test")
+    bisect.add_argument("--timeout", type=seconds, metavar="SECONDS", help="Time limit of one test")
     bisect.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
     bisect.add_argument(
         "--cache-dir", type=Path, help="Where environments live (default: the sweep's)"
@@ -101,10 +109,9 @@ def run(args: argparse.Namespace) -> int:
     from pytest_kerascompat.env.environments import default_cache_dir
 
     request = build_request(args)
+    cache_dir = usable_cache_dir(args.cache_dir or default_cache_dir())
     try:
-        finding = bisect_releases(
-            request, args.cache_dir or default_cache_dir(), Path.cwd(), print_progress
-        )
+        finding = bisect_releases(request, cache_dir, Path.cwd(), print_progress)
     except (KeyboardInterrupt, Interrupted):
         print_progress("bisect interrupted; the environments it built are kept for the next run")
         return EXIT_INTERRUPTED
@@ -115,32 +122,107 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FOUND if finding.found and not finding.unresolved else EXIT_NOT_FOUND
 
 
+def seconds(text: str) -> float:
+    """``--timeout``: a positive, finite number of seconds, as ``--keras-timeout`` takes."""
+    value = parse_timeout(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
 def build_request(args: argparse.Namespace) -> BisectRequest:
+    """Every option checked as the sweep checks the same value in ``matrix.yaml``."""
     if bool(args.node_id) == bool(args.probe):
         raise BisectError("name the test to bisect: either TEST_NODE_ID or --probe NAME")
     return BisectRequest(
         target=Target(node_id=args.node_id, probe=args.probe),
-        package=args.package,
+        package=parse_package(args.package),
         specifier=parse_range(args.range_),
-        python=None if args.python == "auto" else args.python,
+        python=parse_python(args.python),
         inverse=args.inverse,
         compare=args.compare,
-        packages=tuple(args.packages),
+        packages=parse_requirements(args.packages),
         env=parse_env(args.env),
         backend=args.backend,
-        project=absolute_project(args.project, Path.cwd()) if args.project else None,
+        project=parse_project(args.project),
         timeout=args.timeout,
     )
+
+
+def usable_cache_dir(path: Path) -> Path:
+    """The environments' directory, known writable before anything is built in it."""
+    from pytest_kerascompat.env._files import directory_problem
+
+    problem = directory_problem(path)
+    if problem:
+        raise BisectError(
+            f"--cache-dir {path}: {problem}; give a directory you can write to "
+            "(--cache-dir, or KERASCOMPAT_CACHE_DIR)"
+        )
+    return path
+
+
+def parse_package(name: str) -> str:
+    """A distribution's name alone: no version, extras, URL, nor anything option-like."""
+    if not DISTRIBUTION_NAME.match(name):
+        raise BisectError(
+            f"--package {name!r} is not a package name; name one package, such as "
+            "tensorflow or keras, and give versions with --range"
+        )
+    return name
+
+
+def parse_python(text: str) -> str | None:
+    """``auto``, a version such as ``3.11``, ``python3.11``, or a path to an interpreter."""
+    from packaging.version import InvalidVersion, Version
+
+    if text == "auto":
+        return None
+    if "/" in text or text.startswith("python"):
+        return text
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise BisectError(
+            f'--python {text!r} is not a Python version like "3.11", a path to an '
+            "interpreter, or auto"
+        ) from None
+    return text
+
+
+def parse_requirements(items: Sequence[str]) -> tuple[str, ...]:
+    """``--with``: requirements only; pip options (``--index-url=...``) are refused, as
+    in a cell's ``packages``, since they would reach the installer's command line."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for item in items:
+        try:
+            Requirement(item)
+        except InvalidRequirement as error:
+            first = str(error).splitlines()[0]
+            raise BisectError(f"--with {item!r} is not a requirement: {first}") from None
+    return tuple(items)
 
 
 def parse_env(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier():
+        if not sep or not ENV_NAME.match(name):
             raise BisectError(f"--env {item!r}: write it as NAME=VALUE")
         pairs.append((name, value))
     return tuple(pairs)
+
+
+def parse_project(text: str | None) -> str | None:
+    """``--project``: an existing directory, extras allowed, made absolute."""
+    if text is None:
+        return None
+    project = absolute_project(text, Path.cwd())
+    directory = Path(project.partition("[")[0])
+    if not directory.is_dir():
+        raise BisectError(f"--project {text!r}: no such directory ({directory})")
+    return project
 
 
 def print_progress(message: str) -> None:
