@@ -180,7 +180,8 @@ def worker_env(
     base: Mapping[str, str] | None = None,
     coverage_file: Path | None = None,
 ) -> dict[str, str]:
-    """The cell's own variables over the caller's, with only the cell package importable.
+    """The cell's own variables over the caller's, with only the cell package importable
+    besides what the cell's own ``PYTHONPATH`` adds (its entries first, as it asked).
 
     With ``coverage_file``, a configuration running pytest-cov writes each cell's data
     apart (``coverage combine`` joins them) instead of cells overwriting one ``.coverage``.
@@ -188,7 +189,9 @@ def worker_env(
     env = bytecode_env(plan, location, os.environ if base is None else base)
     env.pop("PYTHONPATH", None)
     env.update(plan.env)
-    env["PYTHONPATH"] = str(cellpath)
+    env["PYTHONPATH"] = os.pathsep.join(
+        entry for entry in (plan.env.get("PYTHONPATH"), str(cellpath)) if entry
+    )
     if coverage_file is not None:
         env["COVERAGE_FILE"] = str(coverage_file)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
