@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from pytest_kerascompat.config.matrix import CellSpec
-from pytest_kerascompat.plan.plans import CellPlan
+from pytest_kerascompat.plan.index import PackageIndex
+from pytest_kerascompat.plan.plans import CellPlan, choose_interpreter
 from pytest_kerascompat.sweep._launch import worker_env
 
 
@@ -32,3 +35,33 @@ def test_a_pythonpath_from_the_matrix_comes_first_and_the_cell_package_stays(
 def test_without_one_only_the_cell_package_is_on_the_path(tmp_path: Path) -> None:
     env = worker_env(plan(), tmp_path / "cellpath", tmp_path / "env", {"PYTHONPATH": "/caller"})
     assert env["PYTHONPATH"] == str(tmp_path / "cellpath")
+
+
+def fake_python(tmp_path: Path, name: str, answer: str) -> Path:
+    """An executable that answers the version question as another interpreter would."""
+    path = tmp_path / name
+    path.write_text(f"#!/bin/sh\necho '{answer}'\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("python", "expected"),
+    [
+        ("/bin/sh", "/bin/sh is not a Python interpreter"),
+        ("{tmp}/python2", "{tmp}/python2 is Python 2.7.18; a cell needs CPython 3.7 or newer"),
+        ("{tmp}/pypy3", "{tmp}/pypy3 is PyPy 3.10.14, not CPython; a cell needs CPython 3.7"),
+        ("{tmp}/missing", "{tmp}/missing does not exist or is not an executable file"),
+        ("2.7", "Python 2.7 is too old; a cell needs CPython 3.7 or newer"),
+    ],
+)
+def test_a_python_that_is_no_usable_cpython_says_exactly_that(
+    tmp_path: Path, python: str, expected: str
+) -> None:
+    fake_python(tmp_path, "python2", "CPython 2.7.18")
+    fake_python(tmp_path, "pypy3", "PyPy 3.10.14")
+    cell = CellSpec(name="c", python=python.format(tmp=tmp_path))
+    interpreter, note = choose_interpreter(cell, [], PackageIndex(tmp_path / "cache"))
+    assert interpreter is None
+    assert expected.format(tmp=tmp_path) in note
+    assert "pyenv install" not in note

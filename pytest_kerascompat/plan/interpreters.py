@@ -96,6 +96,62 @@ def find_interpreter(request: str, interpreters: Sequence[Interpreter]) -> Inter
     return max(matching, key=lambda found: found.version, default=None)
 
 
+def unusable_reason(request: str) -> str | None:
+    """Why the path or command ``request`` names no usable interpreter, as a user would
+    put it (``/bin/sh is not a Python interpreter``, ``... is Python 2.7.18``).
+
+    None for a version request of 3.7 or newer (such a Python is simply not installed)
+    and for a usable interpreter. Run without ``-I``, which Python 2 does not know.
+    """
+    text = request.strip()
+    needed = f"a cell needs CPython {'.'.join(map(str, MIN_VERSION))} or newer"
+    asked = _VERSION_REQUEST.fullmatch(text)
+    if asked:
+        wanted = tuple(int(part) for part in asked.group(1).split("."))
+        return f"Python {asked.group(1)} is too old; {needed}" if wanted < MIN_VERSION else None
+    path = _locate(text)
+    if path is None:
+        if os.sep in text or (os.altsep and os.altsep in text):
+            return f"{text} does not exist or is not an executable file"
+        return f"no command {text!r} on PATH"
+    if _verify(_Candidate(path, "path")) is not None:
+        return None
+    identity = _identify(path)
+    if identity is None:
+        return f"{text} is not a Python interpreter (running it as one gave no version)"
+    implementation, version = identity
+    if implementation.lower() != "cpython":
+        return f"{text} is {implementation} {version}, not CPython; {needed}"
+    if tuple(int(part) for part in version.split(".")[:2]) < MIN_VERSION:
+        return f"{text} is Python {version}; {needed}"
+    return (
+        f"{text} is a free-threaded build of Python {version}, which cannot install the "
+        "cp3X wheels TensorFlow publishes"
+    )
+
+
+def _identify(executable: Path) -> tuple[str, str] | None:
+    """``("CPython", "2.7.18")``, from any Python old or new, or None."""
+    script = (
+        "import sys, platform; sys.stdout.write('%s %d.%d.%d\\n' % "
+        "((platform.python_implementation(),) + tuple(sys.version_info[:3])))"
+    )
+    try:
+        completed = subprocess.run(  # noqa: S603
+            [str(executable), "-E", "-S", "-c", script],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=_PROBE_TIMEOUT,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    fields = completed.stdout.decode("utf-8", "replace").strip().split()
+    if len(fields) != 2 or not re.fullmatch(r"\d+\.\d+\.\d+", fields[1]):
+        return None
+    return fields[0], fields[1]
+
+
 def _steers_search(key: str) -> bool:
     return key in _CACHE_KEYS or key.startswith(_CACHE_PREFIXES)
 

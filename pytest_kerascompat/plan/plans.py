@@ -25,6 +25,7 @@ from pytest_kerascompat.plan.interpreters import (
     Interpreter,
     discover_interpreters,
     find_interpreter,
+    unusable_reason,
 )
 from pytest_kerascompat.plan.pins import pins_for
 
@@ -200,6 +201,9 @@ def choose_interpreter(
     """The cell's own ``python``, or the newest installed one its releases support."""
     if cell.python is not None:
         interpreter = find_interpreter(cell.python, interpreters)
+        unusable = None if interpreter else unusable_reason(cell.python)
+        if unusable:
+            return None, f"{unusable}; give the cell's python a CPython 3.7+ (version or path)"
         if interpreter is None:
             return None, (
                 f"Python {cell.python} is not installed (looked on PATH, under pyenv and "
