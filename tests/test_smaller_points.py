@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from pytest_kerascompat.config.matrix import CellSpec
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, choose_interpreter
 from pytest_kerascompat.sweep._launch import worker_env
+
+from .test_index import INDEX, Clock, FakeIndex, _page, _wheels
 
 
 def plan(**spec: object) -> CellPlan:
@@ -65,3 +68,15 @@ def test_a_python_that_is_no_usable_cpython_says_exactly_that(
     assert interpreter is None
     assert expected.format(tmp=tmp_path) in note
     assert "pyenv install" not in note
+
+
+def test_an_index_cache_entry_dated_in_the_future_is_stale(tmp_path: Path) -> None:
+    fake, clock = FakeIndex(), Clock()
+    PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock).releases("fakeflow")
+    fake.pages[f"{INDEX}/fakeflow/"] = _page("fakeflow", _wheels("fakeflow", "2.17.0", [11]))
+    clock.now -= 30 * 86400  # the entry now claims to come from a month ahead
+
+    again = PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock)
+
+    assert list(again.releases("fakeflow")) == [Version("2.17.0")]
+    assert len(fake.requests) == 2

@@ -265,7 +265,7 @@ class PackageIndex:
         url = self.project_url(name, index_url)
         cached = self._read_cache(name, url)
         now = self._clock()
-        if cached is not None and now - cached[0] < self.ttl:
+        if cached is not None and 0 <= now - cached[0] < self.ttl:  # a future date: stale
             return cached[0] + self.ttl, cached[1]
         try:
             files = parse_project_page(self._fetch(url))
