@@ -199,6 +199,14 @@ class MatrixSession:
             f"{self.jobs} at a time, environments in {self.cache_dir}"
         )
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """No ``[ NN%]`` after each square, as with ``console_output_style = classic``:
+        the total is known only once every cell has collected, so any figure shown
+        before the end (pytest's would be 100% from the first cell on) claims too much."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and hasattr(reporter, "_show_progress_info"):
+            reporter._show_progress_info = False
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
         """Tests are collected inside each cell, where their imports work."""
