@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pytest_kerascompat.config.matrix import CellSpec
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, choose_interpreter
 from pytest_kerascompat.sweep._launch import worker_env
+from pytest_kerascompat.sweep.controller import replay
 
 from .test_index import INDEX, Clock, FakeIndex, _page, _wheels
 
@@ -73,10 +75,43 @@ def test_a_python_that_is_no_usable_cpython_says_exactly_that(
 def test_an_index_cache_entry_dated_in_the_future_is_stale(tmp_path: Path) -> None:
     fake, clock = FakeIndex(), Clock()
     PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock).releases("fakeflow")
-    fake.pages[f"{INDEX}/fakeflow/"] = _page("fakeflow", _wheels("fakeflow", "2.17.0", [11]))
+    fake.pages[f"{INDEX}/fakeflow/"] = _page("fakeflow", _wheels("fakeflow", "2.17.0", range(11, 12)))
     clock.now -= 30 * 86400  # the entry now claims to come from a month ahead
 
     again = PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock)
 
     assert list(again.releases("fakeflow")) == [Version("2.17.0")]
     assert len(fake.requests) == 2
+
+
+def test_a_bad_line_in_an_earlier_runs_events_is_skipped_and_reported(tmp_path: Path) -> None:
+    finish = {"event": "finish", "time": 1.0, "test": "t.py::test_a", "outcome": "passed"}
+    previous = tmp_path / "old" / "cell.jsonl"
+    previous.parent.mkdir()
+    previous.write_text(
+        "\n".join(
+            [
+                json.dumps({"event": "collected", "tests": [{"test": "t.py::test_a"}]}),
+                json.dumps({"event": "collected", "tests": ["t.py::test_b"]}),
+                "42",
+                '["not", "an", "object"]',
+                json.dumps({"event": "no-such-kind"}),
+                json.dumps(finish),
+                '{"event": "fini',  # torn by a crash: dropped without a word
+            ]
+        )
+    )
+    heard: list[str] = []
+    results = tmp_path / "new" / "cell.jsonl"
+
+    run = replay(previous, results, heard.append)
+
+    assert run.settled == {"t.py::test_a"}
+    assert [line.split(": skipped")[0] for line in heard] == [
+        *(f"--keras-resume: {previous}:{number}" for number in (3, 4, 5)),
+        f"--keras-resume: {previous}",
+    ]
+    assert heard[3].startswith(f"--keras-resume: {previous}: skipped a collected event: ")
+    assert "'42'" in heard[0]
+    kept = results.read_text().splitlines()
+    assert [json.loads(line)["event"] for line in kept] == ["collected", "collected", "finish"]

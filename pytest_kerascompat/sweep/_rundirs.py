@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_kerascompat.cell import protocol
 from pytest_kerascompat.plan.plans import CellPlan
 
 PLAN_FILE = "plan.json"
@@ -94,3 +95,29 @@ def resumable_cells(
             if keys.get(plan.name) == plan.key and events_file(run_dir, plan.name).is_file()
         }
     return {}
+
+
+def read_events(path: Path | None) -> tuple[bytes, list[dict[str, Any]], list[str]]:
+    """An earlier run's events file: the lines to carry over, their events, and a note
+    for each line skipped.
+
+    A torn last line (a worker killed mid-write) is dropped silently; any other line
+    that is not a JSON object with a known ``event`` (a damaged or hand-edited file) is
+    skipped and named, so one bad line costs its square, not every later resume.
+    """
+    try:
+        data = path.read_bytes() if path else b""
+    except OSError:
+        return b"", [], []
+    kept, events, notes = [], [], []
+    for number, line in enumerate(data[: data.rfind(b"\n") + 1].splitlines(), start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if isinstance(event, dict) and event.get("event") in protocol.EVENTS:
+            kept.append(line + b"\n")
+            events.append(event)
+        elif line.strip():
+            notes.append(f"{path}:{number}: skipped a line that is not an event: {line[:80]!r}")
+    return b"".join(kept), events, notes

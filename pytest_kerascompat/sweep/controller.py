@@ -212,13 +212,15 @@ class EventReader:
 
 
 def parse_events(lines: Sequence[bytes]) -> list[dict[str, Any]]:
-    """Complete JSON lines to events; a line torn by a crash is skipped."""
+    """Complete JSON lines to events; a line torn by a crash, or no object, is skipped."""
     events = []
     for line in lines:
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except ValueError:
             continue
+        if isinstance(event, dict):
+            events.append(event)
     return events
 
 
@@ -356,7 +358,7 @@ def run_cell(
         progress(plan.name, f"no interpreter: {plan.python_note}")
         return CellFinished(base_report(plan, CellStatus.NO_INTERPRETER, plan.python_note), [])
     results = settings.results_file(plan)
-    run = replay(settings.resume_from.get(plan.name), results)
+    run = replay(settings.resume_from.get(plan.name), results, lambda x: progress(plan.name, x))
     if run.done:
         progress(plan.name, "every square kept from the interrupted run")
         return CellFinished(*assemble(plan, run, settings, time.monotonic() - started))
@@ -403,18 +405,22 @@ def summarize(results: Sequence[Result]) -> str:
     return ", ".join(f"{count} {outcome.value}" for outcome, count in counts.items()) or "no tests"
 
 
-def replay(previous: Path | None, results: Path) -> CellRun:
-    """Start this run's events file from an interrupted run's, and what it had settled."""
+def replay(
+    previous: Path | None, results: Path, say: Callable[[str], None] = lambda text: None
+) -> CellRun:
+    """Start this run's events file from an interrupted run's, and what it had settled;
+    ``say`` hears of each line of it that had to be skipped."""
     run = CellRun()
     results.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        data = previous.read_bytes() if previous else b""
-    except OSError:
-        data = b""
-    data = data[: data.rfind(b"\n") + 1]
+    data, events, skipped = _rundirs.read_events(previous)
     results.write_bytes(data)
-    for event in parse_events(data.split(b"\n")):
-        run.apply(event, previous)
+    for note in skipped:
+        say(f"--keras-resume: {note}")
+    for event in events:
+        try:
+            run.apply(event, previous)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            say(f"--keras-resume: {previous}: skipped a {event['event']} event: {error!r}")
     return run
 
 
