@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from pytest_kerascompat.config.matrix import CellSpec
+from pytest_kerascompat.commands.ci_matrix import cell_entry
+from pytest_kerascompat.config._validation import CommandError
+from pytest_kerascompat.config.matrix import CellSpec, requirement_for_version
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, choose_interpreter
 from pytest_kerascompat.sweep._launch import worker_env
@@ -75,7 +77,9 @@ def test_a_python_that_is_no_usable_cpython_says_exactly_that(
 def test_an_index_cache_entry_dated_in_the_future_is_stale(tmp_path: Path) -> None:
     fake, clock = FakeIndex(), Clock()
     PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock).releases("fakeflow")
-    fake.pages[f"{INDEX}/fakeflow/"] = _page("fakeflow", _wheels("fakeflow", "2.17.0", range(11, 12)))
+    fake.pages[f"{INDEX}/fakeflow/"] = _page(
+        "fakeflow", _wheels("fakeflow", "2.17.0", range(11, 12))
+    )
     clock.now -= 30 * 86400  # the entry now claims to come from a month ahead
 
     again = PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=clock)
@@ -115,3 +119,25 @@ def test_a_bad_line_in_an_earlier_runs_events_is_skipped_and_reported(tmp_path: 
     assert "'42'" in heard[0]
     kept = results.read_text().splitlines()
     assert [json.loads(line)["event"] for line in kept] == ["collected", "collected", "finish"]
+
+
+@pytest.mark.parametrize(
+    ("tensorflow", "expected"),
+    [
+        ("9.9", "no release of tensorflow matches tensorflow==9.9.* (the newest is 2.15.0)"),
+        ("2.14", "no Python has wheels of tensorflow==2.14.* on the index"),
+    ],
+)
+def test_ci_matrix_fails_clearly_on_a_release_with_no_wheels(
+    tmp_path: Path, tensorflow: str, expected: str
+) -> None:
+    fake = FakeIndex()
+    yanked = _wheels("tensorflow", "2.14.0", range(9, 12), yanked="broken build")
+    fake.pages[f"{INDEX}/tensorflow/"] = _page(
+        "tensorflow", [*_wheels("tensorflow", "2.15.0", range(9, 12)), *yanked]
+    )
+    index = PackageIndex(tmp_path, index_url=INDEX, fetch=fake, clock=Clock())
+    cell = CellSpec(name="future", tensorflow=requirement_for_version("tensorflow", tensorflow))
+    with pytest.raises(CommandError) as caught:
+        cell_entry(cell, index, None)
+    assert f"cell 'future': {expected}" in str(caught.value)

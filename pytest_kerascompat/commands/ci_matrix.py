@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_kerascompat.config._validation import CommandError
+
 if TYPE_CHECKING:
     from pytest_kerascompat.config.matrix import CellSpec
     from pytest_kerascompat.plan.index import PackageIndex
@@ -45,14 +47,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def cell_entry(cell: CellSpec, index: PackageIndex, project: str | None) -> dict[str, Any]:
+    """A CI job's entry; a cell no Python can install is an error, never ``"python": null``."""
     from pytest_kerascompat.plan.plans import ci_cache_key, newest_supported_python
 
     python = newest_supported_python(cell, index)
+    if python is None:
+        raise CommandError(
+            f"{cell.matrix_file or 'matrix'}: cell {cell.name!r}: {no_wheels(cell, index)}"
+        )
     return {
         "cell": cell.name,
         "python": python,
         "cache_key": ci_cache_key(cell, python, project, index),
     }
+
+
+def no_wheels(cell: CellSpec, index: PackageIndex) -> str:
+    """Why no Python suits the cell: a release that does not exist, or one without wheels."""
+    for anchor in cell.anchors:
+        releases = [
+            version for version in index.releases(anchor.name) if version in anchor.specifier
+        ]
+        if not releases:
+            newest = max(index.releases(anchor.name), default=None)
+            known = f" (the newest is {newest})" if newest else ""
+            return f"no release of {anchor.name} matches {anchor}{known}; correct the version"
+    wanted = " and ".join(str(anchor) for anchor in cell.anchors) or "the cell"
+    return (
+        f"no Python has wheels of {wanted} on the index; choose releases that publish "
+        "wheels, or give the cell a python"
+    )
 
 
 def default_matrix_file() -> Path:
