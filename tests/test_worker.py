@@ -131,9 +131,12 @@ def test_events_come_as_session_collected_start_finish_pairs_then_done(
     result, events = run_worker(pytester, "--kc-cell=tf215")
 
     assert result.ret == 0
-    assert [event["event"] for event in events] == [
+    collecting = [event for event in events if event["event"] == "collecting"]
+    assert collecting[-1]["test"] == "test_order.py", "each collector is said before it runs"
+    assert [event["event"] for event in events if event["event"] != "collecting"] == [
         "session", "collected", "start", "finish", "start", "finish", "done",
     ]  # fmt: skip
+    assert events.index(collecting[0]) == 1, "collection begins after the session"
     assert [event["test"] for event in of_kind(events, "start")] == [
         "test_order.py::test_one",
         "test_order.py::test_two",
@@ -798,7 +801,7 @@ def test_a_test_that_kills_the_interpreter_leaves_a_start_without_finish(
     result, events = run_worker(pytester, isolated=True)
 
     assert result.ret == 7
-    assert [event["event"] for event in events] == [
+    assert [event["event"] for event in events if event["event"] != "collecting"] == [
         "session", "collected", "start", "finish", "start",
     ]  # fmt: skip
     assert events[-1]["test"] == "test_crash.py::test_segfaults_like"

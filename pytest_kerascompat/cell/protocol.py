@@ -77,6 +77,9 @@ QUICK_EXIT_FLAG = "--kc-quick-exit"
 EXIT_IMPORT_ERROR = 3
 #: Exit status of a worker whose controller died.
 EXIT_ORPHANED = 70
+#: The controller's process id, in the worker's environment: a worker whose parent is
+#: already another process when it starts leaves at once, before importing anything.
+PARENT_VARIABLE = "KERASCOMPAT_PARENT_PID"
 
 #: Substring (lower-cased) that makes a warning or a logged WARNING a deprecation.
 DEPRECATION_WORD = "deprecat"
@@ -91,6 +94,7 @@ START = "start"
 FINISH = "finish"
 CASUALTY = "casualty"
 USAGE_ERROR = "usage_error"
+COLLECTING = "collecting"
 DONE = "done"
 
 
@@ -158,6 +162,15 @@ class ImportErrorEvent(TypedDict):
     exc_type: str
     message: Optional[str]
     traceback: str
+
+
+class CollectingEvent(TypedDict):
+    """A collector (a directory, a module, a class) starts: if the worker dies or hangs
+    before ``collected``, this is where, and collection never finished."""
+
+    event: str
+    time: float
+    test: str
 
 
 class CollectedEvent(TypedDict):
@@ -244,6 +257,7 @@ EVENTS: Dict[str, type] = {
     SESSION: SessionEvent,
     IMPORT_ERROR: ImportErrorEvent,
     USAGE_ERROR: UsageErrorEvent,
+    COLLECTING: CollectingEvent,
     COLLECT_ERROR: CollectErrorEvent,
     COLLECTED: CollectedEvent,
     START: StartEvent,

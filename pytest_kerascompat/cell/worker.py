@@ -139,7 +139,6 @@ def pytest_configure(config: pytest.Config) -> None:
     results = config.getoption(protocol.RESULTS_FLAG)
     if results:
         manager.register(Recorder(config, EventLog(results)), "kerascompat-worker-recorder")
-        follow_parent()
 
 
 @pytest.hookimpl(trylast=True)
@@ -148,23 +147,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     first = read_skip_file(config.getoption(protocol.FIRST_FLAG))
     if first:
         items.sort(key=lambda item: item.nodeid not in first)  # stable: otherwise in order
-
-
-def follow_parent(interval: float = 1.0) -> None:
-    """Exit when the process that started this worker dies.
-
-    Workers run in their own process group, so a controller killed with SIGKILL would
-    otherwise leave them training on; an orphan notices its parent changed and leaves.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if os.getppid() != parent:
-                os._exit(protocol.EXIT_ORPHANED)
-
-    threading.Thread(target=watch, name="kerascompat-parent-watch", daemon=True).start()
 
 
 # ----------------------------------------------------------------------- events file
@@ -793,6 +775,8 @@ class Watchdog:
             self._file = open(stack_path, "a", encoding="utf-8")  # noqa: SIM115
 
     def arm(self) -> None:
+        """Start the clock again (a test starts, or collection reaches another node)."""
+        self.cancel()
         # The real stderr, not pytest's capture of it, which dies with the process.
         target = self._file or sys.__stderr__
         if self.timeout is None or target is None:
@@ -965,12 +949,28 @@ class Recorder:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> Generator[None, Any, None]:
         """pytest 8+ checks ini keys after collecting: ``--strict-config`` (or
-        ``filterwarnings = error``) refuses an unknown one here, after the imports."""
-        outcome = yield
+        ``filterwarnings = error``) refuses an unknown one here, after the imports.
+
+        The time limit covers collection too: a module that hangs at import time has
+        its stack dumped like a hung test (the controller stops it).
+        """
+        self.watchdog.arm()
+        try:
+            outcome = yield
+        finally:
+            self.watchdog.cancel()
         if outcome.excinfo is not None and user_config.is_refusal(outcome.excinfo[1]):
             fields = user_config.usage_error_fields(outcome.excinfo[1])
             self.log.write(protocol.USAGE_ERROR, **fields)
             self.refused = True
+
+    def pytest_collectstart(self, collector: pytest.Collector) -> None:
+        """Said before a directory, module or class is collected (a module is imported
+        then): a worker that dies or hangs before ``collected`` died there."""
+        if isinstance(collector, pytest.Session):
+            return
+        self.log.write(protocol.COLLECTING, test=collector.nodeid)
+        self.watchdog.arm()
 
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
         """A module that fails to import (a removed name at its top) is a square too."""

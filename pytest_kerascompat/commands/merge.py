@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from pytest_kerascompat.report.terminal import PlainWriter, write_table
 
     report = merge_reports(args.shards)
-    write_reports(report, {fmt: getattr(args, flag) for flag, fmt in OUTPUTS})
+    try:
+        write_reports(report, {fmt: getattr(args, flag) for flag, fmt in OUTPUTS})
+    except OSError as error:
+        raise MergeError(f"cannot write the merged report: {error}") from None
     write_table(PlainWriter(sys.stdout), report)
     return 1 if report.fails_run else 0
 

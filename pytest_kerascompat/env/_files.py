@@ -3,6 +3,7 @@ beforehand that a directory can take them."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -14,7 +15,11 @@ def write_text_atomically(path: Path, text: str) -> None:
     A reader (another sweep, ``merge``, a CI step) sees the old file or the new one,
     never half of one.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file stands where the directory should be
+        problem = f"{path.parent} is not a directory"
+        raise NotADirectoryError(errno.ENOTDIR, problem, str(path)) from None
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); the file in place gets the mode any

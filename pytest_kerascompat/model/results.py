@@ -57,12 +57,21 @@ class CellStatus(str, enum.Enum):
     #: pytest in the cell refused the user's configuration (an option or ini key of a
     #: plugin not installed there): no test could run, and TensorFlow is not to blame.
     USAGE_ERROR = "usage-error"
+    #: The worker died or hung while collecting: which tests the cell would run is not
+    #: known (or not all of them ran), so none of its empty squares is a pass or a skip.
+    COLLECT_ERROR = "collect-error"
     NO_INTERPRETER = "no-interpreter"
 
     @property
     def is_broken(self) -> bool:
-        """Install, import and usage failures fail the run; a missing interpreter informs."""
-        return self in (CellStatus.INSTALL_ERROR, CellStatus.IMPORT_ERROR, CellStatus.USAGE_ERROR)
+        """Install, import, usage and collection failures fail the run; a missing
+        interpreter informs."""
+        return self in (
+            CellStatus.INSTALL_ERROR,
+            CellStatus.IMPORT_ERROR,
+            CellStatus.USAGE_ERROR,
+            CellStatus.COLLECT_ERROR,
+        )
 
 
 @dataclasses.dataclass(frozen=True)

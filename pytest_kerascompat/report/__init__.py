@@ -31,12 +31,38 @@ def write_report(report: Report, fmt: str, path: Path) -> None:
     write_text_atomically(path, render(report))
 
 
+class ReportsNotWritten(OSError):
+    """Some reports could not be written (a full disk, a directory gone read-only); every
+    other one was. Raised after trying them all, so one bad path costs only its report."""
+
+    def __init__(self, written: list[Path], failures: list[tuple[Path, OSError]]) -> None:
+        self.written, self.failures = written, failures
+        super().__init__("; ".join(f"{path}: {reason(error)}" for path, error in failures))
+
+
+def reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
 def write_reports(report: Report, destinations: Mapping[str, Path | None]) -> list[Path]:
-    """Every requested format (format name to path), then the GitHub step summary if set."""
-    written = []
+    """Every requested format (format name to path), then the GitHub step summary if set.
+
+    Raises :class:`ReportsNotWritten` when any could not be written, after the others.
+    """
+    written: list[Path] = []
+    failures: list[tuple[Path, OSError]] = []
     for fmt, path in destinations.items():
         if path is not None:
-            write_report(report, fmt, path)
-            written.append(path)
-    append_step_summary(report)
+            try:
+                write_report(report, fmt, path)
+            except OSError as error:
+                failures.append((path, error))
+            else:
+                written.append(path)
+    try:
+        append_step_summary(report)
+    except OSError as error:
+        failures.append((Path(error.filename or "$GITHUB_STEP_SUMMARY"), error))
+    if failures:
+        raise ReportsNotWritten(written, failures)
     return written

@@ -86,6 +86,7 @@ STATUS_FAMILIES: Mapping[CellStatus, str] = {
     CellStatus.INSTALL_ERROR: BREAK,
     CellStatus.IMPORT_ERROR: BREAK,
     CellStatus.USAGE_ERROR: BREAK,
+    CellStatus.COLLECT_ERROR: BREAK,
     CellStatus.NO_INTERPRETER: MUTED,
 }
 NOT_COLLECTED_CLASS = "outcome-not-collected"
@@ -174,7 +175,10 @@ def legend() -> str:
     entries = [(outcome_class(outcome), outcome.value) for outcome in Outcome]
     entries += [
         (NOT_COLLECTED_CLASS, "not collected"),
-        (status_class(CellStatus.INSTALL_ERROR), "install-error / import-error / usage-error"),
+        (
+            status_class(CellStatus.INSTALL_ERROR),
+            "install-error / import-error / usage-error / collect-error",
+        ),
         (status_class(CellStatus.NO_INTERPRETER), "no-interpreter"),
     ]
     items = "".join(

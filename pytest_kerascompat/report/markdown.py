@@ -57,6 +57,7 @@ STATUS_MARKERS: dict[CellStatus, str] = {
     CellStatus.INSTALL_ERROR: "⛔",
     CellStatus.IMPORT_ERROR: "⛔",
     CellStatus.USAGE_ERROR: "⛔",
+    CellStatus.COLLECT_ERROR: "⛔",
     CellStatus.NO_INTERPRETER: "⚪",
 }
 NOT_COLLECTED_MARKER = "\u2013"  # an en dash: a lone "-" reads as a typo
@@ -160,7 +161,8 @@ def legend() -> str:
     entries = [f"{MARKERS[outcome]} {outcome.value}" for outcome in Outcome]
     entries += [
         f"{NOT_COLLECTED_MARKER} not collected",
-        f"{STATUS_MARKERS[CellStatus.INSTALL_ERROR]} install-error / import-error / usage-error",
+        f"{STATUS_MARKERS[CellStatus.INSTALL_ERROR]} install-error / import-error / usage-error"
+        " / collect-error",
         f"{STATUS_MARKERS[CellStatus.NO_INTERPRETER]} no-interpreter",
     ]
     return "**Legend:** " + " · ".join(entries)

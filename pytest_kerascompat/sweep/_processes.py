@@ -2,14 +2,21 @@
 
 Values from ``matrix.yaml`` reach installers and interpreters only as argument
 lists, never through a shell; every child runs in its own process group so a stop
-takes its children (TensorFlow's, nox's, uv's) with it.
+takes its children (TensorFlow's, nox's, uv's, and whatever a test forked) with it, even
+once the child itself has exited. A reaper process (:class:`Reaper`) knows every group
+still running and ends them when this process dies, however it dies: nothing a sweep
+started outlives it.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,13 +40,96 @@ class CommandTimeout(Exception):
         self.seconds = seconds
 
 
+#: The reaper: reads ``+PGID``/``-PGID`` lines; at end of input (this process closed the
+#: pipe, or died) it terminates every group still listed, then kills what lingers.
+REAPER_SCRIPT = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    sign, group = line[:1], line[1:].strip()
+    if group.isdigit():
+        (groups.add if sign == "+" else groups.discard)(int(group))
+def alive(group):
+    try:
+        os.killpg(group, 0)
+    except OSError:
+        return False
+    return True
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    groups = set(filter(alive, groups))
+    for group in groups:
+        try:
+            os.killpg(group, sig)
+        except OSError:
+            pass
+    deadline = time.monotonic() + float(sys.argv[1])
+    while groups and time.monotonic() < deadline:
+        time.sleep(0.05)
+        groups = set(filter(alive, groups))
+"""
+
+
+class Reaper:
+    """A watchdog process that ends every process group this process started, when this
+    process ends: on a normal exit, on SIGTERM, and on SIGKILL, which no handler sees.
+
+    It hears of each group through a pipe only this process holds, so the end of that
+    pipe is this process's death. It runs in a session of its own: the signal that
+    stops the controller's terminal group does not stop it.
+    """
+
+    _lock = threading.Lock()
+    _instance: Reaper | None = None
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            [sys.executable, "-I", "-S", "-c", REAPER_SCRIPT, f"{STOP_GRACE_SECONDS:g}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    @classmethod
+    def get(cls) -> Reaper:
+        with cls._lock:
+            if cls._instance is None or cls._instance.process.poll() is not None:
+                cls._instance = Reaper()
+                atexit.register(cls._instance.close)
+            return cls._instance
+
+    @classmethod
+    def forget(cls, group: int) -> None:
+        """The group is gone: nothing to end for it later (its number may be reused)."""
+        reaper = cls._instance
+        if reaper is not None and reaper.process.poll() is None:
+            reaper.tell(f"-{group}")
+
+    def tell(self, line: str) -> None:
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.write(line.encode() + b"\n")
+            self.process.stdin.flush()
+
+    def close(self, timeout: float = 2 * STOP_GRACE_SECONDS + 1) -> None:
+        """At exit: the pipe closes, the reaper ends what is left and leaves."""
+        with contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+
+
 def start_logged(
     argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in a new process group with stdout and stderr appended to ``log``."""
+    """Start ``argv`` in a new process group with stdout and stderr appended to ``log``;
+    the reaper knows of the group until :func:`stop` has ended it."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    reaper = Reaper.get()
     with log.open("ab") as stream:
-        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+        process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
             list(argv),
             env=dict(env),
             cwd=cwd,
@@ -48,21 +138,41 @@ def start_logged(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    reaper.tell(f"+{process.pid}")
+    return process
+
+
+def group_alive(group: int) -> bool:
+    """Whether any process is left in the process group ``group``."""
+    try:
+        os.killpg(group, 0)
+    except OSError:  # none left, or none this process may signal (it cannot end them)
+        return False
+    return True
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
-    """Terminate the whole process group, then kill it if it lingers."""
+    """End the whole process group: terminate, then kill what lingers.
+
+    Also when its leader has already exited: children it (or a test) forked stay in its
+    group, and must not outlive it.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            return
+        process.poll()  # reap the leader, so that only the living count
+        if not group_alive(process.pid):
+            break
         try:
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
+        except OSError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            process.poll()
+            if not group_alive(process.pid):
+                break
+            time.sleep(POLL_SECONDS / 4)
+    process.poll()
+    Reaper.forget(process.pid)
 
 
 def run_logged(

@@ -132,6 +132,12 @@ class CellRun:
     casualties: dict[str, Result] = dataclasses.field(default_factory=dict)
     collect_errors: dict[str, protocol.CollectErrorEvent] = dataclasses.field(default_factory=dict)
     worker_failure: str | None = None
+    #: A worker started but has not finished collecting (no ``collected`` event yet).
+    collection_pending: bool = False
+    #: The node it was collecting last (``collecting``), while collection is pending.
+    collecting: str | None = None
+    #: Why collection never finished: the worker died or hung while collecting.
+    collect_failure: str | None = None
     #: User tests the workers collected but left out, unmarked (see :class:`NothingMarked`).
     unmarked: int = 0
     done: bool = False
@@ -151,6 +157,10 @@ class CellRun:
 
     def on_session(self, event: protocol.SessionEvent) -> None:
         self.session = event.copy()
+        self.collection_pending, self.collecting = True, None
+
+    def on_collecting(self, event: protocol.CollectingEvent) -> None:
+        self.collecting = event["test"]
 
     def on_import_error(self, event: protocol.ImportErrorEvent) -> None:
         self.import_error = event.copy()
@@ -163,6 +173,7 @@ class CellRun:
         self.collect_errors.clear()
 
     def on_collected(self, event: protocol.CollectedEvent) -> None:
+        self.collection_pending, self.collecting = False, None
         for test in event.get("tests", []):
             self.collected.setdefault(test["test"], test.copy())
         self.unmarked = max(self.unmarked, int(event.get("unmarked") or 0))
@@ -484,7 +495,10 @@ def run_workers(
         argv = worker_argv(venv_python(location), plan, call)
         process = start_logged(
             argv,
-            env=worker_env(plan, cellpath, location, coverage_file=call.coverage_file),
+            env={
+                **worker_env(plan, cellpath, location, coverage_file=call.coverage_file),
+                protocol.PARENT_VARIABLE: str(os.getpid()),  # an orphan leaves at once
+            },
             cwd=settings.cwd,
             log=settings.log_file(plan, "worker"),
         )
@@ -499,6 +513,9 @@ def run_workers(
             halt=lambda: settings.budget.spent(),
             importing=import_stage(plan),
         )
+        if running is None and run.collection_pending and not run.done and not run.halted:
+            collection_failed(plan, run, returncode, timed_out, call)
+            return
         if run.done or run.import_error or running is None:
             if not run.done and not run.import_error and not run.halted:
                 run.worker_failure = describe_exit(returncode)
@@ -582,6 +599,8 @@ def watch(
                     running, since = event["test"], time.monotonic()
                 elif event.get("event") in (protocol.FINISH, protocol.SESSION):
                     running, since = None, time.monotonic()
+                elif event.get("event") == protocol.COLLECTING:
+                    since = time.monotonic()
                     if event.get("event") == protocol.FINISH:
                         finished(event)
                     imported = True
@@ -596,7 +615,10 @@ def watch(
                         running = None
                 # Dying after the limit (TensorFlow can crash while faulthandler dumps the
                 # stack) is still that test's timeout, not a crash of its own.
-                late = running is not None and time.monotonic() - since >= timeout
+                late = (running is not None or run.collection_pending) and (
+                    time.monotonic() - since >= timeout
+                )
+                stop(process)  # what its tests forked is still in its group: end it too
                 return running, returncode, late
             if overran(run, running, since, timeout):
                 stop(process)
@@ -613,10 +635,38 @@ def watch(
 
 
 def overran(run: CellRun, running: str | None, since: float, timeout: float) -> bool:
+    """A test, and collection (each directory, module or class), each get the time limit;
+    TensorFlow's import before the session starts gets the longer import limit."""
     elapsed = time.monotonic() - since
-    if running is not None:
+    if running is not None or run.collection_pending:
         return elapsed > timeout + KILL_GRACE_SECONDS
     return run.session is None and elapsed > max(timeout, IMPORT_LIMIT_SECONDS)
+
+
+def collection_failed(
+    plan: CellPlan, run: CellRun, returncode: int | None, timed_out: bool, call: WorkerCall
+) -> None:
+    """The worker died or hung before it finished collecting: no test list, so no test runs.
+
+    The node it was collecting gets the square (``crashed`` with the signal, ``timeout``
+    with the stack), and the cell's status says collection never finished.
+    """
+    where = run.collecting
+    if timed_out:
+        stack = read_stack(call.stack_file)
+        stuck = f"; stuck in {innermost_frame(stack)}" if stack else ""
+        why = f"ran past the {call.timeout:g} s limit{stuck}"
+    else:
+        why = f"the interpreter died: {describe_exit(returncode)}"
+    place = f"collecting {where}" if where else "collecting, before reaching any test module"
+    run.collect_failure = run.worker_failure = f"{why} while {place}"
+    if where:
+        lost = casualty(plan, run, where, returncode, timed_out, call)
+        run.casualties[where] = dataclasses.replace(lost, message=run.collect_failure)
+        append_event(
+            call.results,
+            protocol.CasualtyEvent(event=protocol.CASUALTY, result=run.casualties[where].to_dict()),
+        )
 
 
 def casualty(
@@ -709,6 +759,9 @@ def assemble(
         for test, event in run.collect_errors.items()
         if test not in run.collected
     ]
+    results += [  # the node a worker died or hung collecting
+        lost for test, lost in run.casualties.items() if test not in run.collected
+    ]
     return report, results
 
 
@@ -727,9 +780,12 @@ def cell_status(
     if run.session is None:
         tail = log_tail(log, 6)
         return CellStatus.IMPORT_ERROR, (
-            f"the worker died before TensorFlow/Keras finished importing "
+            f"the worker died before its session started: while loading pytest, your "
+            f"conftest.py and plugins, or importing TensorFlow/Keras "
             f"({run.worker_failure or 'no session started'})\n{tail}\nlog: {log}"
         )
+    if run.collect_failure:
+        return CellStatus.COLLECT_ERROR, f"{run.collect_failure}: {not_run(run)}\nlog: {log}"
     if run.worker_failure and run.remaining:
         return CellStatus.OK, f"the worker stopped early ({run.worker_failure}); log: {log}"
     if run.halted and run.remaining:
@@ -738,6 +794,16 @@ def cell_status(
             f"tests not run; log: {log}"
         )
     return CellStatus.OK, None
+
+
+def not_run(run: CellRun) -> str:
+    """What a collection that never finished cost: the tests are unknown, or were left."""
+    if not run.collected:
+        return (
+            "collection never finished, so which tests this cell would run is unknown "
+            "and none of them ran"
+        )
+    return f"collection never finished; {len(run.remaining)} of {len(run.collected)} tests not run"
 
 
 def installed_versions(run: CellRun) -> dict[str, str | None]:

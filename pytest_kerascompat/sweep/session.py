@@ -35,7 +35,7 @@ from pytest_kerascompat.model.provenance import RunInfo, command_selection
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
-from pytest_kerascompat.report import write_reports
+from pytest_kerascompat.report import ReportsNotWritten, write_reports
 from pytest_kerascompat.report.terminal import write_table
 from pytest_kerascompat.sweep._budget import FailureBudget
 from pytest_kerascompat.sweep._progress import fit_line
@@ -48,6 +48,7 @@ from pytest_kerascompat.sweep._selection import (
     split_square_id,
     square_id,
 )
+from pytest_kerascompat.sweep._writable import check_writable, unwritten_lines
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
     CellNotStarted,
@@ -90,6 +91,12 @@ def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
             matrix = matrix.select(settings.cells)
     except MatrixError as error:
         raise pytest.UsageError(str(error)) from None
+    check_writable(
+        settings,
+        Path(config.rootpath),
+        settings.cache_dir or default_cache_dir(),
+        reports=not config.option.collectonly,
+    )
     chosen = choose_squares(config, every_cell, [cell.name for cell in matrix.cells])
     matrix = matrix.select([c.name for c in matrix.cells if chosen.selection.keeps(c.name)])
     config.pluginmanager.register(MatrixSession(config, settings, matrix, chosen), PLUGIN_NAME)
@@ -182,6 +189,8 @@ class MatrixSession:
         #: Why the sweep stopped at the first cell: it collected tests, none marked.
         self.nothing_marked: str | None = None
         self.written: list[Path] = []
+        #: Reports that could not be written after the sweep, with why.
+        self.unwritten: list[tuple[Path, OSError]] = []
         self.progress = StatusLine(config)
 
     @property
@@ -231,7 +240,12 @@ class MatrixSession:
             if self.report.run is not None:
                 self.report.run.finish()
             if not collect_only:
-                self.written = write_reports(self.report, self.settings.report_destinations)
+                try:
+                    self.written = write_reports(self.report, self.settings.report_destinations)
+                except ReportsNotWritten as error:
+                    self.written, self.unwritten = error.written, error.failures
+                except OSError as error:
+                    self.unwritten = [(Path(error.filename or "report"), error)]
         session.testscollected = len(self.report.results)
         session.testsfailed = len(self.report.failing_results) + len(self.report.broken_cells)
         if collect_only:
@@ -240,6 +254,9 @@ class MatrixSession:
             session.shouldfail = self.nothing_marked
         elif self.budget.spent():
             session.shouldfail = self.stop_message()
+        elif self.unwritten:  # the table is shown; the run fails (exit 1): a report is missing
+            session.shouldfail = f"{plural(len(self.unwritten), 'report')} could not be written"
+            session.testsfailed += len(self.unwritten)
         return True
 
     def handle(self, event: CellProgress | CellFinished | CellNotStarted) -> None:
@@ -382,6 +399,8 @@ class MatrixSession:
         write_table(terminalreporter, self.report)
         for path in self.written:
             terminalreporter.write_line(f"report: {path}")
+        for line in unwritten_lines(self.unwritten):
+            terminalreporter.write_line(line, red=True, bold=True)
 
 
 class StatusLine:
