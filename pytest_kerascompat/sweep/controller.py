@@ -599,11 +599,11 @@ def watch(
                     running, since = event["test"], time.monotonic()
                 elif event.get("event") in (protocol.FINISH, protocol.SESSION):
                     running, since = None, time.monotonic()
-                elif event.get("event") == protocol.COLLECTING:
-                    since = time.monotonic()
                     if event.get("event") == protocol.FINISH:
                         finished(event)
                     imported = True
+                elif event.get("event") == protocol.COLLECTING:
+                    since = time.monotonic()
             seconds = time.monotonic() - since
             done, total = len(run.settled), len(run.collected)
             tick(worker_stage(imported, running, done, total, seconds, importing))
