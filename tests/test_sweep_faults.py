@@ -7,6 +7,7 @@ their process group or their pid in ``/proc``, never by name.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -418,3 +419,30 @@ def test_a_worker_dies_with_its_parent_at_once_on_linux(tmp_path: Path) -> None:
     )  # fmt: skip
     child = int(completed.stdout.strip())
     wait_until(lambda: proc_stat(child) is None, 0.9, "the orphaned worker is still running")
+
+
+# ------------------------------------------------------------- the reaper's bounds
+
+
+def test_the_reaper_never_signals_group_0_1_or_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``killpg(1)`` is ``kill(-1)``: every process the user may signal. Run in this
+    process with ``os.killpg`` replaced, so that a broken guard signals nothing real."""
+    from pytest_kerascompat.sweep import _processes
+
+    calls: list[tuple[int, int]] = []
+
+    def fake_killpg(group: int, sig: int) -> None:
+        calls.append((group, sig))
+        if sig == 0 and group != 424242:
+            raise ProcessLookupError
+
+    monkeypatch.setattr(os, "killpg", fake_killpg)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(sys, "argv", ["reaper", "0.01"])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"+0\n+1\n+{os.getpgrp()}\n+424242\n"))
+    exec(_processes.REAPER_SCRIPT, {})
+    assert {group for group, _ in calls} == {424242}
+    assert (424242, signal.SIGTERM) in calls
+    assert not _processes.group_alive(0)
+    assert not _processes.group_alive(1)
+    assert not _processes.group_alive(os.getpgrp())

@@ -49,7 +49,7 @@ def ask_kernel_to_follow(sig: int = signal.SIGKILL) -> bool:
 
 def leave(status: int) -> None:
     """End this worker and, when it leads its own process group, everything in it."""
-    if os.getpgid(0) == os.getpid():
+    if os.getpid() > 1 and os.getpgid(0) == os.getpid():  # killpg(1) would be kill(-1)
         with contextlib.suppress(OSError):  # this process goes with its group
             os.killpg(os.getpid(), signal.SIGKILL)
     os._exit(status)

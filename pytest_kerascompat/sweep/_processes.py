@@ -41,14 +41,16 @@ class CommandTimeout(Exception):
 
 
 #: The reaper: reads ``+PGID``/``-PGID`` lines; at end of input (this process closed the
-#: pipe, or died) it terminates every group still listed, then kills what lingers.
+#: pipe, or died) it terminates every group still listed, then kills what lingers. It
+#: never takes 0 or 1, nor its own group: ``killpg(1)`` is ``kill(-1)``, every process
+#: the user may signal, and ``killpg(0)`` the caller's own group.
 REAPER_SCRIPT = """
 import os, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 groups = set()
 for line in sys.stdin:
     sign, group = line[:1], line[1:].strip()
-    if group.isdigit():
+    if group.isdigit() and int(group) > 1 and int(group) != os.getpgrp():
         (groups.add if sign == "+" else groups.discard)(int(group))
 def alive(group):
     try:
@@ -107,6 +109,7 @@ class Reaper:
             reaper.tell(f"-{group}")
 
     def tell(self, line: str) -> None:
+        """``+PGID`` or ``-PGID``; see :data:`REAPER_SCRIPT`."""
         with self._lock, contextlib.suppress(OSError, ValueError):
             assert self.process.stdin is not None
             self.process.stdin.write(line.encode() + b"\n")
@@ -138,12 +141,21 @@ def start_logged(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    reaper.tell(f"+{process.pid}")
+    if is_own_group(process.pid):
+        reaper.tell(f"+{process.pid}")
     return process
+
+
+def is_own_group(group: int) -> bool:
+    """Whether ``group`` can be one :func:`start_logged` made: ``killpg`` of 0 or 1 would
+    reach this process's own group, or every process the user may signal."""
+    return group > 1 and group != os.getpgrp()
 
 
 def group_alive(group: int) -> bool:
     """Whether any process is left in the process group ``group``."""
+    if not is_own_group(group):
+        return False
     try:
         os.killpg(group, 0)
     except OSError:  # none left, or none this process may signal (it cannot end them)
