@@ -48,6 +48,8 @@ from pytest_kerascompat.sweep._selection import (
     split_square_id,
     square_id,
 )
+from pytest_kerascompat.sweep._signals import PLUGIN_NAME as SIGTERM_PLUGIN_NAME
+from pytest_kerascompat.sweep._signals import TerminateAsInterrupt
 from pytest_kerascompat.sweep._writable import check_writable, unwritten_lines
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
@@ -100,6 +102,7 @@ def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
     chosen = choose_squares(config, every_cell, [cell.name for cell in matrix.cells])
     matrix = matrix.select([c.name for c in matrix.cells if chosen.selection.keeps(c.name)])
     config.pluginmanager.register(MatrixSession(config, settings, matrix, chosen), PLUGIN_NAME)
+    config.pluginmanager.register(TerminateAsInterrupt(), SIGTERM_PLUGIN_NAME)
 
 
 def take_over_xdist(config: pytest.Config) -> int | None:
