@@ -101,3 +101,30 @@ def test_merge_says_when_it_cannot_write_its_output(
     assert main(["merge", str(shard), "--json", str(out)]) == 2
     error = capsys.readouterr().err
     assert f"cannot write the merged report: {out}: {out.parent} is not a directory" in error
+
+
+def test_a_cell_that_cannot_write_its_files_mid_sweep_gets_file_error_and_the_others_go_on(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_kerascompat.sweep import controller
+
+    events = pytester.path / ".kerascompat" / "runs" / "r" / "full.jsonl"
+
+    def disk_full(previous: Path | None, results: Path, say: object = None) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(events))
+
+    monkeypatch.setattr(controller, "replay", disk_full)
+    pytester.makefile(
+        ".yaml",
+        matrix="cells:\n  - {name: gone, python: /nonexistent/python3}\n"
+        "  - {name: full, python: '3.11'}\n",
+    )
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("--keras-matrix", f"--keras-cache-dir={pytester.path / 'c'}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"[[]full[]] file-error: {events}: No space left on device"])
+    result.stdout.fnmatch_lines(["*status*no-interpreter*file-error*"])
+    report = Report.read_json(pytester.path / ".kerascompat" / "report.json")
+    statuses = {cell.name: cell.status.value for cell in report.cells}
+    assert statuses == {"gone": "no-interpreter", "full": "file-error"}
+    assert "run it again (--keras-cells=full)" in (report.cells[1].detail or "")

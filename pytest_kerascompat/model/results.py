@@ -60,17 +60,21 @@ class CellStatus(str, enum.Enum):
     #: The worker died or hung while collecting: which tests the cell would run is not
     #: known (or not all of them ran), so none of its empty squares is a pass or a skip.
     COLLECT_ERROR = "collect-error"
+    #: The sweep could not write or read one of the cell's files (a full disk, a cache
+    #: gone read-only): the cell stopped there, so its squares are not known.
+    FILE_ERROR = "file-error"
     NO_INTERPRETER = "no-interpreter"
 
     @property
     def is_broken(self) -> bool:
-        """Install, import, usage and collection failures fail the run; a missing
+        """Install, import, usage, collection and file failures fail the run; a missing
         interpreter informs."""
         return self in (
             CellStatus.INSTALL_ERROR,
             CellStatus.IMPORT_ERROR,
             CellStatus.USAGE_ERROR,
             CellStatus.COLLECT_ERROR,
+            CellStatus.FILE_ERROR,
         )
 
 

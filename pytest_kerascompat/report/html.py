@@ -87,6 +87,7 @@ STATUS_FAMILIES: Mapping[CellStatus, str] = {
     CellStatus.IMPORT_ERROR: BREAK,
     CellStatus.USAGE_ERROR: BREAK,
     CellStatus.COLLECT_ERROR: BREAK,
+    CellStatus.FILE_ERROR: BREAK,
     CellStatus.NO_INTERPRETER: MUTED,
 }
 NOT_COLLECTED_CLASS = "outcome-not-collected"
@@ -177,7 +178,7 @@ def legend() -> str:
         (NOT_COLLECTED_CLASS, "not collected"),
         (
             status_class(CellStatus.INSTALL_ERROR),
-            "install-error / import-error / usage-error / collect-error",
+            "install-error / import-error / usage-error / collect-error / file-error",
         ),
         (status_class(CellStatus.NO_INTERPRETER), "no-interpreter"),
     ]

@@ -58,6 +58,7 @@ STATUS_MARKERS: dict[CellStatus, str] = {
     CellStatus.IMPORT_ERROR: "⛔",
     CellStatus.USAGE_ERROR: "⛔",
     CellStatus.COLLECT_ERROR: "⛔",
+    CellStatus.FILE_ERROR: "⛔",
     CellStatus.NO_INTERPRETER: "⚪",
 }
 NOT_COLLECTED_MARKER = "\u2013"  # an en dash: a lone "-" reads as a typo
@@ -162,7 +163,7 @@ def legend() -> str:
     entries += [
         f"{NOT_COLLECTED_MARKER} not collected",
         f"{STATUS_MARKERS[CellStatus.INSTALL_ERROR]} install-error / import-error / usage-error"
-        " / collect-error",
+        " / collect-error / file-error",
         f"{STATUS_MARKERS[CellStatus.NO_INTERPRETER]} no-interpreter",
     ]
     return "**Legend:** " + " · ".join(entries)

@@ -9,6 +9,7 @@ pytest-xdist replaces a dead node).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
@@ -297,7 +298,9 @@ def run_sweep(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(settings.jobs, 1)) as pool:
         pending = {
-            pool.submit(run_cell, plan, settings, cellpath, progress, stopping, timings)
+            pool.submit(
+                run_cell_or_file_error, plan, settings, cellpath, progress, stopping, timings
+            )
             for plan in ordered
         }
         try:
@@ -315,6 +318,35 @@ def run_sweep(
             for future in pending:
                 future.cancel()
             timings.save()
+
+
+def run_cell_or_file_error(
+    plan: CellPlan,
+    settings: SweepSettings,
+    cellpath: Path,
+    progress: Progress,
+    stopping: threading.Event,
+    timings: CellTimings | None = None,
+) -> CellFinished | CellNotStarted:
+    """:func:`run_cell`, with a file it cannot write or read (a full disk, a cache gone
+    read-only) made the cell's ``file-error`` status naming the path, so the other cells
+    go on and the table is kept instead of the whole sweep ending in an INTERNALERROR."""
+    try:
+        return run_cell(plan, settings, cellpath, progress, stopping, timings)
+    except OSError as error:
+        detail = file_error_detail(plan, error)
+        with contextlib.suppress(Interrupted):
+            progress(plan.name, f"file-error: {detail.splitlines()[0]}")
+        return CellFinished(base_report(plan, CellStatus.FILE_ERROR, detail), [])
+
+
+def file_error_detail(plan: CellPlan, error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    return (
+        f"{where}{error.strerror or error}\nthe cell stopped here, so its squares are not "
+        "known: free space or make the directory writable, then run it again "
+        f"(--keras-cells={plan.name})"
+    )
 
 
 def drain(messages: queue.Queue[CellProgress]) -> Iterator[CellProgress]:
