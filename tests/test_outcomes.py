@@ -255,3 +255,34 @@ def test_a_timeout_in_the_users_own_frame_or_with_no_user_frame_names_one_frame(
     assert "(innermost" not in innermost_frame(own)
     assert innermost_frame(library_only).endswith("line 4186 in identity")
     assert innermost_frame("") == "an unknown place"
+
+
+OUTPUT_SIGNATURE = {
+    "outcome": "failed",
+    "exc_type": "TypeError",
+    "message": "from_generator() got an unexpected keyword argument 'output_signature'",
+}
+TF115 = {"tensorflow": "1.15.5", "keras": "2.3.1", "python": "3.7.16"}
+
+
+@pytest.mark.parametrize(
+    ("api", "raised_by", "versions", "expected"),
+    [
+        # Whose callable it was is unknown: the api= names or the table decide.
+        ("tf_data_from_generator", None, TF115, Outcome.REMOVED),
+        (None, None, TF115, Outcome.REMOVED),
+        (None, None, KERAS2, Outcome.FAILED),
+        # The user's own function rejected it: never a removal.
+        ("tf_data_from_generator", "mylib.data", TF115, Outcome.FAILED),
+        (None, "mylib.data", TF115, Outcome.FAILED),
+        # A TensorFlow callable rejected it.
+        (None, "tensorflow.python.data.ops.dataset_ops", KERAS2, Outcome.REMOVED),
+    ],
+)
+def test_a_rejected_keyword_is_removed_unless_the_users_own_callable_rejected_it(
+    api: str | None, raised_by: str | None, versions: dict[str, str], expected: Outcome
+) -> None:
+    missing = {"kind": "keyword", "name": "output_signature", "owner": "from_generator",
+               "mro": None, "raised_by": raised_by}  # fmt: skip
+    event = finish(api=api, missing=missing, **OUTPUT_SIGNATURE)
+    assert classify(event, versions).outcome is expected

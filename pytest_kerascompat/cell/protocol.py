@@ -108,8 +108,9 @@ class Missing(TypedDict):
     #: the class whose method rejected the keyword), as ``module.QualName``; ``None``
     #: when it could not be found. The controller decides which bases are Keras's.
     mro: Optional[List[str]]
-    #: The module whose code raised it: of the callable that rejected a keyword, else of
-    #: the innermost frame (the user's line, or a library's own code); ``None`` if unknown.
+    #: Whose code raised it: for a keyword, the module of the callable that rejected it;
+    #: for an attribute, of the innermost frame (the user's line, or a library's own
+    #: code); ``None`` when it could not be found.
     raised_by: Optional[str]
 
 

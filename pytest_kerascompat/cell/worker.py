@@ -317,13 +317,14 @@ def _class_near(exc: BaseException, name: str) -> Optional[type]:
 
 
 def _rejecting_callable(
-    exc: BaseException, owner: Optional[str], *, innermost: bool = True
+    exc: BaseException, owner: Optional[str]
 ) -> Tuple[Optional[List[str]], Optional[str]]:
     """The MRO of the class whose method rejected a keyword, and the module of that callable.
 
     Python 3.10+ names it ``Class.method()``; older ones only ``method()``. Keras 3 drops
     its own frames from tracebacks, so the callable is looked for among the objects the
-    failing line could use; failing that, the innermost frame is where it was raised.
+    failing line could use. Failing that, nothing is claimed: Python raises the error in
+    the caller's frame, which says whose line it was, not whose callable.
     """
     if owner:
         cls_name, _, method = owner.rpartition(".")
@@ -342,7 +343,7 @@ def _rejecting_callable(
                 module = getattr(func, "__module__", None)
                 if module:
                     return _class_mro(value) if func is not value else None, module
-    return None, _raising_module(exc) if innermost else None
+    return None, None
 
 
 def _owner_name(obj: Any) -> Optional[str]:
@@ -370,12 +371,10 @@ def _missing_import(exc: ImportError, text: str) -> Optional[Dict[str, Any]]:
 
 
 def _missing_keyword(exc: BaseException, text: str) -> Optional[Dict[str, Any]]:
-    python = _UNEXPECTED_KEYWORD.search(text)
-    match = python or _UNRECOGNIZED_KEYWORD.search(text)
+    match = _UNEXPECTED_KEYWORD.search(text) or _UNRECOGNIZED_KEYWORD.search(text)
     if not match:
         return None
-    # Python's own message is raised where the call is made; Keras's own is Keras's.
-    mro, raised_by = _rejecting_callable(exc, match.group(1), innermost=python is not None)
+    mro, raised_by = _rejecting_callable(exc, match.group(1))
     return _missing("keyword", match.group(2), match.group(1), mro, raised_by)
 
 
