@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import subprocess
@@ -16,11 +17,13 @@ from pytest_kerascompat.config.matrix import CellSpec
 from pytest_kerascompat.env.environments import (
     READY_MARKER,
     USES_FILE,
+    USES_KEPT,
     ensure_environment,
     envdir_for,
     holders_dir,
     is_held,
     mark_ready,
+    record_use,
     release_holds,
     venv_python,
 )
@@ -162,6 +165,22 @@ def test_a_sweep_that_reuses_an_environment_holds_it_and_records_its_use(tmp_pat
     finally:
         release_holds()
     assert not is_held(envdir)
+
+
+def test_the_record_of_use_keeps_the_newest_and_the_listing_shows_the_most_recent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    envdir = built(tmp_path, plan("shared"))
+    for number in range(USES_KEPT + 5):
+        cell = dataclasses.replace(plan(f"cell{number}"), spec=CellSpec(f"cell{number}"))
+        record_use(envdir, cell, NOW + datetime.timedelta(minutes=number))
+    uses = json.loads((envdir / USES_FILE).read_text())["uses"]
+    assert len(uses) == USES_KEPT
+    assert uses[-1]["cell"] == f"cell{USES_KEPT + 4}"
+    assert main(["cache", "list", "--cache-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "cell24 (matrix file unknown), cell23 (matrix file unknown), cell22" in text
+    assert f"and {USES_KEPT - 3} more (--json lists them)" in text
 
 
 def test_a_bad_number_of_days_or_cache_is_a_usage_error(

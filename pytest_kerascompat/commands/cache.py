@@ -19,6 +19,8 @@ from typing import Any
 from pytest_kerascompat.config._validation import CommandError
 
 SECONDS_PER_DAY = 86400.0
+#: Uses a text listing shows per environment, the most recent first.
+SHOWN_USES = 3
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -244,9 +246,12 @@ def describe_line(env: CachedEnvironment) -> str:
     if env.held:
         state += ", in use"
     when = env.last_used.strftime("%Y-%m-%d %H:%M UTC") if env.last_used else "never"
+    recent = list(reversed(env.uses))[:SHOWN_USES]
     cells = ", ".join(
-        f"{use.get('cell')} ({use.get('matrix') or 'matrix file unknown'})" for use in env.uses
+        f"{use.get('cell')} ({use.get('matrix') or 'matrix file unknown'})" for use in recent
     )
+    if len(env.uses) > len(recent):
+        cells += f" and {len(env.uses) - len(recent)} more (--json lists them)"
     return (
         f"{env.key[:16]}  {human_size(env.size):>10}  last used {when}  {state}\n"
         f"    {cells or 'no recorded use'}"

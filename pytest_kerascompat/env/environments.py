@@ -34,6 +34,8 @@ from pytest_kerascompat.sweep._processes import log_tail, run_logged
 READY_MARKER = "kerascompat-ready.json"
 BUILDING_MARKER = "kerascompat-building"
 USES_FILE = "kerascompat-uses.json"
+#: The most recent uses an environment's record keeps (cell and matrix file pairs).
+USES_KEPT = 20
 HOLDERS_SUFFIX = ".holders"
 BUNDLED_NOXFILE = Path(__file__).with_name("_noxfile.py")
 PLAN_FILE_VARIABLE = "KERASCOMPAT_PLAN_FILE"
@@ -180,7 +182,8 @@ def record_use(envdir: Path, plan: CellPlan, now: datetime.datetime | None = Non
         if (use.get("cell"), use.get("matrix")) != (plan.name, plan.spec.matrix_file)
     ]
     uses.append({"cell": plan.name, "matrix": plan.spec.matrix_file, "last_used": when})
-    write_text_atomically(envdir / USES_FILE, json.dumps({"uses": uses}, indent=2) + "\n")
+    kept = uses[-USES_KEPT:]  # the newest last: an environment shared by many runs stays small
+    write_text_atomically(envdir / USES_FILE, json.dumps({"uses": kept}, indent=2) + "\n")
 
 
 def read_uses(envdir: Path) -> list[dict[str, str | None]]:
