@@ -73,6 +73,7 @@ SAMPLES = {
     "--keras-no-pins": ("off", "pins", False),
     "--keras-all-tests": ("1", "all_tests", True),
     "--keras-resume": ("yes", "resume", True),
+    "--keras-rebuild[=CELLS]": ("a,b", "rebuild", ("a", "b")),
 }
 
 
@@ -96,3 +97,29 @@ def test_each_environment_variable_and_ini_key_sets_its_setting(
     pytester.makeini("[pytest]\n")
     monkeypatch.setenv(option.environment_variable, text)
     assert getattr(resolve_settings(pytester.parseconfigure()), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), ()),
+        (("--keras-rebuild",), ("*",)),
+        (("--keras-rebuild=all",), ("*",)),
+        (("--keras-rebuild=tf2.15,tf2.16",), ("tf2.15", "tf2.16")),
+    ],
+    ids=["not-given", "bare", "all", "named"],
+)
+def test_keras_rebuild_takes_every_cell_bare_or_the_cells_it_names(
+    pytester: pytest.Pytester, args: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    assert resolve_settings(pytester.parseconfigure(*args)).rebuild == expected
+
+
+def test_keras_rebuild_followed_by_a_path_says_how_to_name_cells(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("--keras-rebuild", "tests/test_fit.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--keras-rebuild*'tests/test_fit.py' is not a cell name*--keras-rebuild=CELL,CELL*"]
+    )

@@ -56,6 +56,24 @@ def parse_seconds(text: str) -> float:
     return seconds
 
 
+#: ``--keras-rebuild`` with no cell names: every cell's environment.
+REBUILD_ALL = ("*",)
+
+
+def parse_rebuild(text: str) -> tuple[str, ...]:
+    """``all`` (or ``*``) for every cell, else cell names; the sweep checks they exist."""
+    if text.strip().lower() in ("all", "*"):
+        return REBUILD_ALL
+    try:
+        return tuple(parse_cell_names(text))
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"{error}; name cells as --keras-rebuild=CELL,CELL (a bare --keras-rebuild "
+            "followed by a path takes the path as its value: write the option last, or "
+            "--keras-rebuild=all)"
+        ) from None
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -95,14 +113,21 @@ class Option:
     shown_default: str
     parse: Callable[[str], Any] | None = None
     default: Callable[[Path], Any] = no_default
+    #: What a flag written ``--keras-x[=VALUE]`` means when given without its value.
+    bare: Any = None
 
     @property
     def option(self) -> str:
-        return self.flag.partition("=")[0]
+        return self.flag.partition("=")[0].removesuffix("[")
 
     @property
     def metavar(self) -> str | None:
-        return self.flag.partition("=")[2] or None
+        return self.flag.partition("=")[2].removesuffix("]") or None
+
+    @property
+    def value_optional(self) -> bool:
+        """``--keras-rebuild`` alone, or ``--keras-rebuild=CELLS``."""
+        return "[=" in self.flag
 
     @property
     def negated(self) -> bool:
@@ -159,6 +184,16 @@ class Option:
                 default=None,
                 help=self.command_line_help,
             )
+        elif self.value_optional:
+            group.addoption(
+                self.option,
+                dest=self.name,
+                metavar=self.metavar,
+                type=self.parse,
+                nargs="?",
+                const=self.bare,
+                help=self.command_line_help,
+            )
         else:
             group.addoption(
                 self.option,
@@ -213,9 +248,10 @@ def declares(
     shown_default: str,
     parse: Callable[[str], Any] | None = None,
     default: Callable[[Path], Any] = no_default,
+    bare: Any = None,
 ) -> dict[str, Option]:
     """The metadata of a ``Settings`` field that declares its option."""
-    return {OPTION: Option(flag, help, shown_default, parse, default)}
+    return {OPTION: Option(flag, help, shown_default, parse, default, bare)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,6 +371,19 @@ class Settings:
             shown_default="off",
             parse=parse_bool,
             default=lambda rootdir: False,
+        )
+    )
+    rebuild: tuple[str, ...] = dataclasses.field(
+        metadata=declares(
+            "--keras-rebuild[=CELLS]",
+            help=(
+                "Rebuild the environments of every cell, or of the comma-separated CELLS, "
+                "instead of reusing them"
+            ),
+            shown_default="reuse each environment while it is intact",
+            parse=parse_rebuild,
+            default=lambda rootdir: (),
+            bare=REBUILD_ALL,
         )
     )
 

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import platformdirs
 
 from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.env._install_progress import InstallFollower
+from pytest_kerascompat.env._integrity import damage
 from pytest_kerascompat.plan.plans import CellPlan
 from pytest_kerascompat.sweep._processes import log_tail, run_logged
 
@@ -87,8 +89,41 @@ def is_ready(location: Path, plan: CellPlan) -> bool:
 
 
 def mark_ready(location: Path, plan: CellPlan) -> None:
-    marker = {"key": plan.key, "cell": plan.name, "install": list(plan.install_arguments)}
+    marker = {
+        "key": plan.key,
+        "cell": plan.name,
+        "install": list(plan.install_arguments),
+        "built": time.time(),
+    }
     write_text_atomically(location / READY_MARKER, json.dumps(marker, indent=2) + "\n")
+
+
+def built_at(location: Path) -> float:
+    """When the environment was marked ready (0 for a marker that does not say)."""
+    try:
+        built = json.loads((location / READY_MARKER).read_text(encoding="utf-8")).get("built")
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+    return float(built) if isinstance(built, (int, float)) else 0.0
+
+
+def reason_to_rebuild(location: Path, plan: CellPlan, rebuild_before: float | None) -> str | None:
+    """Why a ready environment must not be reused: asked to rebuild, or found damaged.
+
+    ``rebuild_before`` is when the sweep asking for ``--keras-rebuild`` started: an
+    environment built since (by this sweep for another cell, or by a sweep alongside)
+    is already new.
+    """
+    if rebuild_before is not None and built_at(location) < rebuild_before:
+        return "--keras-rebuild asked for a new environment"
+    problem = damage(location, [anchor.name for anchor in plan.spec.anchors])
+    return None if problem is None else f"environment damaged: {problem}"
+
+
+def discard(location: Path) -> None:
+    """Unmark a ready environment so the next build starts it over (see ``build_cell``)."""
+    mark_building(location)
+    (location / READY_MARKER).unlink(missing_ok=True)
 
 
 def mark_building(location: Path) -> None:
@@ -152,15 +187,16 @@ def release_holds() -> None:
         _HOLDS.clear()
 
 
-def is_held(envdir: Path) -> bool:
-    """Whether a live process holds ``envdir``; hold files of dead processes are removed.
+def is_held(envdir: Path, *, by_others: bool = False) -> bool:
+    """Whether a live process (``by_others``: another one) holds ``envdir``; hold files of
+    dead processes are removed.
 
     Call it under :func:`build_lock`: no new hold can start meanwhile.
     """
     held = False
     for path in sorted(holders_dir(envdir).glob("*.lock")):
         if path in _HOLDS:
-            held = True
+            held = held or not by_others
             continue
         probe = filelock.FileLock(path, timeout=0, thread_local=False)
         try:
@@ -204,18 +240,26 @@ def ensure_environment(
     cwd: Path,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[str], None] = lambda text: None,
+    say: Callable[[str], None] = lambda text: None,
+    rebuild_before: float | None = None,
 ) -> tuple[Path, bool]:
     """The ready environment of ``plan`` and whether this call built it, held by this process.
 
-    While it builds, ``progress`` hears what the installer is doing and for how long.
+    While it builds, ``progress`` hears what the installer is doing and for how long. A
+    ready environment is checked before reuse and rebuilt when damaged or asked
+    (``rebuild_before``, see :func:`reason_to_rebuild`); ``say`` hears why.
     """
     envdir = envdir_for(cache_dir, plan)
     with build_lock(envdir):
         ready = find_ready(envdir, plan)
-        if ready is not None:
+        why = None if ready is None else reason_to_rebuild(ready, plan, rebuild_before)
+        if ready is not None and why is None:
             hold(envdir)
             record_use(envdir, plan)
             return ready, False
+        if ready is not None and why is not None:
+            start_over(ready, envdir, why, log)
+            say(f"{why}; rebuilding it")
         follower = InstallFollower(log, progress)
         status = run_logged(
             nox_argv(plan, envdir),
@@ -233,6 +277,20 @@ def ensure_environment(
         hold(envdir)
         record_use(envdir, plan)
         return ready, True
+
+
+def start_over(location: Path, envdir: Path, why: str, log: Path) -> None:
+    """Unmark ``location`` for a rebuild, unless another sweep is running tests in it."""
+    if is_held(envdir, by_others=True):
+        raise InstallError(
+            f"{why}, but another running sweep uses {location}; rebuild it once that sweep "
+            "ends (pytest --keras-matrix --keras-rebuild=CELL)",
+            log,
+        )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as stream:
+        stream.write(f"kerascompat: {why}; rebuilding {location}\n")
+    discard(location)
 
 
 def nox_argv(plan: CellPlan, envdir: Path) -> list[str]:

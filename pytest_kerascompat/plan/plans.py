@@ -77,13 +77,25 @@ class CellPlan:
 
     @property
     def key(self) -> str:
-        """Changes whenever anything that shapes the environment changes."""
+        """The environment's key: changes whenever anything that shapes the environment
+        changes (and nothing else, so cells differing only in ``env`` share one)."""
         identity = {
             "plan": PLAN_VERSION,
             "executable": self.executable,
             "python": self.python,
             "install": self.install_arguments,
             "project": self.project_fingerprint,
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def plan_key(self) -> str:
+        """The whole plan's key: the environment's and what else of the cell changes a
+        square (its ``env``, its time limit). A run records it and resume compares it."""
+        identity = {
+            "environment": self.key,
+            "env": sorted(self.env.items()),
+            "timeout": self.spec.timeout,
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 

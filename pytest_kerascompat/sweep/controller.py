@@ -16,11 +16,12 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_kerascompat.cell import protocol
+from pytest_kerascompat.config.options import REBUILD_ALL
 from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.env.environments import InstallError, ensure_environment, venv_python
 from pytest_kerascompat.model.changes import find_change
@@ -84,12 +85,23 @@ class SweepSettings:
 
     #: pytest options that decide how a failure is worded (``--tb``, ``-l``...).
     report_args: tuple[str, ...] = ()
+    #: ``--keras-rebuild``: the cells whose environments are built anew, or every cell.
+    rebuild: Collection[str] = ()
+    #: When the sweep started: an environment built since needs no ``--keras-rebuild``.
+    started: float = dataclasses.field(default_factory=time.time)
+    #: What the squares depended on outside the plans (``_fingerprint.run_identity``).
+    identity: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def user_args_for(self, plan: CellPlan) -> tuple[str, ...]:
         return self.cell_args.get(plan.name, self.user_args)
 
     def timeout_for(self, plan: CellPlan) -> float:
         return self.timeout or plan.spec.timeout
+
+    def rebuild_before(self, plan: CellPlan) -> float | None:
+        """For a cell ``--keras-rebuild`` names: environments older than this sweep."""
+        wanted = plan.name in self.rebuild or tuple(self.rebuild) == REBUILD_ALL
+        return self.started if wanted else None
 
     @property
     def plan_file(self) -> Path:
@@ -242,7 +254,8 @@ def write_plan_file(plans: Sequence[CellPlan], settings: SweepSettings) -> None:
         "cache_dir": str(settings.cache_dir),
         "selection": settings.selection,
         "plans": [plan.to_dict() for plan in plans],
-        "keys": {plan.name: plan.key for plan in plans},
+        "keys": {plan.name: plan.plan_key for plan in plans},
+        "identity": dict(settings.identity),
     }
     write_text_atomically(settings.plan_file, json.dumps(data, indent=2) + "\n")
 
@@ -417,6 +430,8 @@ def run_cell(
             cwd=settings.cwd,
             should_stop=stopping.is_set,
             progress=lambda text: progress(plan.name, text, transient=True),
+            say=lambda text: progress(plan.name, text),
+            rebuild_before=settings.rebuild_before(plan),
         )
     except (InstallError, CommandTimeout) as error:
         detail = getattr(error, "detail", str(error))

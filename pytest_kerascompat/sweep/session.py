@@ -28,18 +28,19 @@ from pytest_kerascompat.cell.protocol import (
     PROBE_PREFIX,
 )
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
-from pytest_kerascompat.config.options import Settings
+from pytest_kerascompat.config.options import REBUILD_ALL, Settings
 from pytest_kerascompat.env.environments import default_cache_dir
 from pytest_kerascompat.model.notes import Note, plural, pytest_report
 from pytest_kerascompat.model.provenance import RunInfo, command_selection
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
 from pytest_kerascompat.plan.index import PackageIndex
 from pytest_kerascompat.plan.plans import CellPlan, PlanOptions, plan_matrix
-from pytest_kerascompat.report import ReportsNotWritten, write_reports
+from pytest_kerascompat.report import ReportsNotWritten, write_report, write_reports
 from pytest_kerascompat.report.terminal import write_table
 from pytest_kerascompat.sweep._budget import FailureBudget
+from pytest_kerascompat.sweep._fingerprint import run_identity
 from pytest_kerascompat.sweep._progress import fit_line
-from pytest_kerascompat.sweep._rundirs import new_run_dir, resumable_cells
+from pytest_kerascompat.sweep._rundirs import new_run_dir, report_file, resumable_cells
 from pytest_kerascompat.sweep._selection import (
     Selection,
     failed_squares,
@@ -99,10 +100,21 @@ def start_matrix_session(config: pytest.Config, settings: Settings) -> None:
         settings.cache_dir or default_cache_dir(),
         reports=not config.option.collectonly,
     )
+    check_rebuild(settings.rebuild, matrix.path, every_cell)
     chosen = choose_squares(config, every_cell, [cell.name for cell in matrix.cells])
     matrix = matrix.select([c.name for c in matrix.cells if chosen.selection.keeps(c.name)])
     config.pluginmanager.register(MatrixSession(config, settings, matrix, chosen), PLUGIN_NAME)
     config.pluginmanager.register(TerminateAsInterrupt(), SIGTERM_PLUGIN_NAME)
+
+
+def check_rebuild(names: Sequence[str], matrix_file: Path, cells: Sequence[str]) -> None:
+    """``--keras-rebuild=CELL`` naming no cell would rebuild nothing, silently."""
+    unknown = [name for name in names if name not in cells and tuple(names) != REBUILD_ALL]
+    if unknown:
+        raise pytest.UsageError(
+            f"{matrix_file}: --keras-rebuild names {', '.join(map(repr, unknown))}, which is "
+            f"not a cell here; cells: {', '.join(cells)} (or --keras-rebuild alone for all)"
+        )
 
 
 def take_over_xdist(config: pytest.Config) -> int | None:
@@ -194,6 +206,8 @@ class MatrixSession:
         self.written: list[Path] = []
         #: Reports that could not be written after the sweep, with why.
         self.unwritten: list[tuple[Path, OSError]] = []
+        #: This sweep's run directory, once it has one.
+        self.run_dir: Path | None = None
         self.progress = StatusLine(config)
 
     @property
@@ -244,7 +258,7 @@ class MatrixSession:
                 self.report.run.finish()
             if not collect_only:
                 try:
-                    self.written = write_reports(self.report, self.settings.report_destinations)
+                    self.written = self.write_reports()
                 except ReportsNotWritten as error:
                     self.written, self.unwritten = error.written, error.failures
                 except OSError as error:
@@ -339,13 +353,57 @@ class MatrixSession:
             first=self.chosen.first,
             budget=self.budget,
             collect_only=bool(self.config.option.collectonly),
+            rebuild=self.settings.rebuild,
+            identity=self.identity(plans),
         )
+        self.run_dir = settings.run_dir
         if not self.settings.resume:
             return settings
-        resume_from = resumable_cells(runs_dir, settings.run_dir, plans, settings.selection)
-        if not resume_from:
-            self.write_progress("matrix", "--keras-resume: no earlier run to resume")
-        return dataclasses.replace(settings, resume_from=resume_from)
+        resumption = resumable_cells(
+            runs_dir, settings.run_dir, plans, settings.selection, settings.identity
+        )
+        for cell, note in resumption.notes:
+            self.write_progress(cell, note)
+        return dataclasses.replace(settings, resume_from=resumption.cells)
+
+    def identity(self, plans: list[CellPlan]) -> dict[str, Any]:
+        """What the squares depend on besides their plans: the sources under the rootdir
+        and the project (and the ini file), the time limit, the tool. The files the sweep
+        writes itself (reports, the cache) are not sources."""
+        rootdir = Path(self.config.rootpath).resolve()
+        extra = [Path(plan.project.partition("[")[0]) for plan in plans[:1] if plan.project]
+        if self.config.inipath:
+            extra.append(Path(self.config.inipath))
+        roots = [rootdir, *(path for path in extra if not path.resolve().is_relative_to(rootdir))]
+        written = [path for path in self.settings.report_destinations.values() if path]
+        return run_identity(
+            roots,
+            skip=[*written, self.cache_dir, rootdir / ".kerascompat"],
+            options={"timeout": self.settings.timeout},
+        )
+
+    def write_reports(self) -> list[Path]:
+        """Every report asked for, and this run's own JSON in its run directory.
+
+        Two sweeps in one project each keep their own report; the default ``report.json``
+        is replaced whole (atomically) by whichever finishes last, never half-written.
+        """
+        own: list[Path] = []
+        failures: list[tuple[Path, OSError]] = []
+        if self.run_dir is not None:
+            try:
+                write_report(self.report, "json", report_file(self.run_dir))
+            except OSError as error:
+                failures.append((report_file(self.run_dir), error))
+            else:
+                own.append(report_file(self.run_dir))
+        try:
+            written = write_reports(self.report, self.settings.report_destinations)
+        except ReportsNotWritten as error:
+            raise ReportsNotWritten(error.written + own, error.failures + failures) from None
+        if failures:
+            raise ReportsNotWritten(written + own, failures)
+        return written + own
 
     @property
     def cells(self) -> list[str]:
@@ -401,7 +459,8 @@ class MatrixSession:
             return  # the squares are listed; a table would have only empty ones
         write_table(terminalreporter, self.report)
         for path in self.written:
-            terminalreporter.write_line(f"report: {path}")
+            own = self.run_dir is not None and path == report_file(self.run_dir)
+            terminalreporter.write_line(f"{'this run' if own else 'report'}: {path}")
         for line in unwritten_lines(self.unwritten):
             terminalreporter.write_line(line, red=True, bold=True)
 
