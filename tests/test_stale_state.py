@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -376,3 +378,25 @@ def test_each_run_keeps_its_own_report_and_report_json_is_the_last(
     latest = plain.path / ".kerascompat" / "report.json"
     assert latest.read_text() == (runs[1] / "report.json").read_text()
     second.stdout.fnmatch_lines([f"report: {latest}", f"this run: {runs[1] / 'report.json'}"])
+
+
+def test_two_sweeps_at_once_in_one_project_each_keep_their_cells(
+    plain: pytest.Pytester, cache_dir: Path
+) -> None:
+    argv = [sys.executable, "-m", "pytest", "--keras-matrix", f"--keras-cache-dir={cache_dir}",
+            "-p", "no:cacheprovider"]  # fmt: skip
+    sweeps = [
+        subprocess.Popen(  # noqa: S603 - an argument list
+            [*argv, f"--keras-cells={cell}"], cwd=plain.path, stdout=subprocess.PIPE, text=True
+        )
+        for cell in ("plain", "plain-b")
+    ]
+    outputs = [each.communicate(timeout=300)[0] for each in sweeps]
+    assert [each.returncode for each in sweeps] == [0, 0], outputs
+    runs = sorted((plain.path / ".kerascompat" / "runs").iterdir())
+    cells = sorted(
+        cell.name for path in runs for cell in Report.read_json(path / "report.json").cells
+    )
+    assert cells == ["plain", "plain-b"], "neither sweep lost its cell"
+    latest = Report.read_json(plain.path / ".kerascompat" / "report.json")
+    assert [cell.name for cell in latest.cells] in (["plain"], ["plain-b"]), "one whole report"
