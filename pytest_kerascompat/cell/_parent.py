@@ -14,7 +14,6 @@ Python 3.7+, standard library only.
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -41,7 +40,7 @@ def ask_kernel_to_follow(sig: int = signal.SIGKILL) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc's
         return bool(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
