@@ -203,6 +203,21 @@ def test_a_worker_that_exits_0_while_collecting_is_not_a_healthy_cell(
     assert "no tests" not in completed.stdout
 
 
+def test_a_worker_killed_for_memory_while_collecting_says_so(
+    project: Path, cache_dir: Path
+) -> None:
+    project.joinpath("test_huge.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does\n"
+    )
+    completed = run_sweep(project, cache_dir, "--keras-cells=plain")
+    assert completed.returncode == pytest.ExitCode.TESTS_FAILED, completed.stdout
+    (cell,) = Report.read_json(project / "out" / "report.json").cells
+    assert cell.status.value == "collect-error"
+    assert "killed by SIGKILL (usually the system running out of memory) while collecting" in (
+        cell.detail or ""
+    )
+
+
 # ------------------------------------------------------ S2: hanging while collected
 
 

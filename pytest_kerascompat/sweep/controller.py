@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -705,6 +706,8 @@ def collection_failed(
         why = f"ran past the {call.timeout:g} s limit{stuck}"
     else:
         why = f"the interpreter died: {describe_exit(returncode)}"
+        if returncode == -signal.SIGKILL:
+            why += " (usually the system running out of memory)"
     place = f"collecting {where}" if where else "collecting, before reaching any test module"
     run.collect_failure = run.worker_failure = f"{why} while {place}"
     if where:
