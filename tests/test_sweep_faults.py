@@ -218,6 +218,33 @@ def test_a_worker_killed_for_memory_while_collecting_says_so(
     )
 
 
+def test_a_collection_that_finishes_later_drops_the_square_of_an_earlier_crash() -> None:
+    """--keras-resume replays a worker that died collecting (a one-off, out of memory);
+    once a worker collects, that module square must not stand beside the real ones."""
+    from pytest_kerascompat.model.results import Outcome, Result
+    from pytest_kerascompat.sweep.controller import CellRun
+
+    run = CellRun()
+    lost = Result(cell="plain", test="test_x.py", outcome=Outcome.CRASHED, message="SIGKILL")
+    for event in (
+        {"event": "session", "time": 0},
+        {"event": "collecting", "time": 0, "test": "test_x.py"},
+        {"event": "casualty", "result": lost.to_dict()},
+    ):
+        run.apply(event)
+    assert run.collection_pending
+    assert list(run.casualties) == ["test_x.py"]
+    for event in (
+        {"event": "session", "time": 1},
+        {"event": "collecting", "time": 1, "test": "test_x.py"},
+        {"event": "collected", "time": 1, "tests": [{"test": "test_x.py::test_a"}], "unmarked": 0},
+    ):
+        run.apply(event)
+    assert not run.collection_pending
+    assert run.casualties == {}
+    assert run.remaining == ["test_x.py::test_a"]
+
+
 # ------------------------------------------------------ S2: hanging while collected
 
 

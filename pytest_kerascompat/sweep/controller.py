@@ -187,9 +187,13 @@ class CellRun:
         self.collect_errors.clear()
 
     def on_collected(self, event: protocol.CollectedEvent) -> None:
+        """A collection finished: a square kept from an earlier worker that died collecting
+        (a resumed run's, a casualty at a module, not a test) no longer stands."""
         self.collection_pending, self.collecting = False, None
         for test in event.get("tests", []):
             self.collected.setdefault(test["test"], test.copy())
+        for node in [node for node in self.casualties if node not in self.collected]:
+            del self.casualties[node]
         self.unmarked = max(self.unmarked, int(event.get("unmarked") or 0))
 
     def on_collect_error(self, event: protocol.CollectErrorEvent) -> None:
