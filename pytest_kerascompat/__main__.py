@@ -1,4 +1,4 @@
-"""``python -m pytest_kerascompat merge|ci-matrix|scan|bisect ...``."""
+"""``python -m pytest_kerascompat merge|ci-matrix|scan|bisect|diff|cache|fix ...``."""
 
 import sys
 

@@ -1,1 +1,1 @@
-"""``python -m pytest_kerascompat`` commands: merge, ci-matrix, scan, bisect."""
+"""``python -m pytest_kerascompat`` commands: merge, ci-matrix, scan, bisect, diff, cache, fix."""
