@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, before any in-process run: pytester removes the modules a run imported
+# once it ends, so a later test's monkeypatch would patch a copy its own run no longer uses.
+import pytest_kerascompat.sweep.session  # noqa: F401
 from pytest_kerascompat.commands.cli import main
 from pytest_kerascompat.env._files import write_text_atomically
 from pytest_kerascompat.model.results import CellReport, Report
@@ -128,3 +131,105 @@ def test_a_cell_that_cannot_write_its_files_mid_sweep_gets_file_error_and_the_ot
     statuses = {cell.name: cell.status.value for cell in report.cells}
     assert statuses == {"gone": "no-interpreter", "full": "file-error"}
     assert "run it again (--keras-cells=full)" in (report.cells[1].detail or "")
+
+
+def no_space(path: Path | None = None) -> OSError:
+    """What a full disk raises; a failed write names no file (``path`` None)."""
+    return OSError(errno.ENOSPC, "No space left on device", *([str(path)] if path else []))
+
+
+def assert_stopped_before_any_cell(result: pytest.RunResult, project: pytest.Pytester) -> str:
+    """Exit 4, no traceback, no cell begun, and no empty table written over the last one."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
+    assert "[gone]" not in output, "no cell started"
+    assert not (project.path / ".kerascompat" / "report.json").exists()
+    return result.stderr.str()
+
+
+def test_a_run_directory_that_cannot_be_created_after_the_check_is_a_usage_error(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = project.path / ".kerascompat" / "runs"
+
+    def disk_full(runs_dir: Path) -> Path:
+        raise no_space(runs_dir / "20261129-000000-1")
+
+    monkeypatch.setattr("pytest_kerascompat.sweep.session.new_run_dir", disk_full)
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={project.path / 'c'}")
+    error = assert_stopped_before_any_cell(result, project)
+    assert (
+        f"cannot create this run's directory: {runs}/20261129-000000-1: No space left on "
+        "device; no cell has started: free space there or make the project directory "
+        "writable, then run again"
+    ) in error
+
+
+def test_a_plan_file_the_full_disk_cannot_take_is_a_usage_error_naming_it(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Path, text: str) -> None:
+        raise no_space()  # from the write itself: no file name in the error
+
+    monkeypatch.setattr("pytest_kerascompat.sweep.controller.write_text_atomically", disk_full)
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={project.path / 'c'}")
+    error = assert_stopped_before_any_cell(result, project)
+    runs = project.path / ".kerascompat" / "runs"
+    (run_dir,) = runs.iterdir()
+    assert (
+        f"cannot write the plan of the sweep: {run_dir / 'plan.json'}: No space left on device"
+        in error
+    )
+
+
+def test_a_cell_package_that_cannot_be_copied_into_the_cache_is_a_usage_error(
+    project: pytest.Pytester,
+) -> None:
+    cache = project.path / "c"
+    cache.mkdir()
+    (cache / "cellpath").write_text("")  # a file where the cache keeps the cell package
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={cache}")
+    error = assert_stopped_before_any_cell(result, project)
+    assert (
+        f"cannot copy the cell package into the cache: {cache / 'cellpath'}: File exists; "
+        "no cell has started: free space there or make it writable (or give another "
+        "--keras-cache-dir), then run again"
+    ) in error
+
+
+def test_cell_timings_the_cache_cannot_take_are_a_warning_line_and_the_table_is_kept(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Path, text: str) -> None:
+        raise no_space()
+
+    monkeypatch.setattr("pytest_kerascompat.sweep._schedule.write_text_atomically", disk_full)
+    cache = project.path / "c"
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={cache}")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # as without the warning
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(
+        [
+            f"[[]matrix[]] cell timings not saved: {cache / 'cell-seconds.json'}: No space "
+            "left on device; the next sweep starts its cells in matrix order*",
+            "*gone*no-interpreter*",
+        ]
+    )
+    report = Report.read_json(project.path / ".kerascompat" / "report.json")
+    assert [cell.status.value for cell in report.cells] == ["no-interpreter"]
+
+
+def test_the_sweep_gives_up_its_environment_holds_when_it_ends(
+    project: pytest.Pytester, tmp_path: Path
+) -> None:
+    from pytest_kerascompat.env import environments
+
+    envdir = tmp_path / "c" / "envs" / "some-key"
+    environments.hold(envdir)  # as a cell that found its environment ready does
+    assert environments.is_held(envdir)
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={project.path / 'c'}")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert not environments.is_held(envdir), "cache prune may now remove it"
+    assert not list(environments.holders_dir(envdir).glob("*.lock")), "the hold file is gone"

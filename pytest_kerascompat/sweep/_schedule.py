@@ -10,7 +10,6 @@ environment still has to be built goes first of all, since building is slowest.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -48,12 +47,20 @@ class CellTimings:
         with self._lock:
             self._seconds[plan.key] = round(seconds, 2)
 
-    def save(self) -> None:
-        """Kept best-effort: losing it only costs a less tidy order next time."""
+    def save(self) -> str | None:
+        """Written, or why not: losing it only costs a less tidy order next time, so it
+        is a warning line for the caller, never an error that would cost the table."""
         with self._lock:
             text = json.dumps(self._seconds, indent=1, sort_keys=True) + "\n"
-        with contextlib.suppress(OSError):
+        try:
             write_text_atomically(self.path, text)
+        except OSError as error:
+            return (
+                f"cell timings not saved: {error.filename or self.path}: "
+                f"{error.strerror or error}; the next sweep starts its cells in matrix "
+                "order (free space in the cache, or make it writable, to keep them)"
+            )
+        return None
 
 
 def start_order(plans: Sequence[CellPlan], timings: CellTimings, cache_dir: Path) -> list[CellPlan]:

@@ -4,7 +4,9 @@ cells, nor a sweep that runs to its end and then has nowhere to put its table.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from pytest_kerascompat.env._files import directory_problem
 
 #: The settings that name a report file, by field.
 REPORT_FIELDS = ("report_json", "report_md", "report_html", "junitxml")
+#: What to do when the cache cannot be written, or the project's run directory.
+IN_CACHE = "free space there or make it writable (or give another --keras-cache-dir)"
+IN_RUNS = "free space there or make the project directory writable"
 
 
 def check_writable(
@@ -44,6 +49,23 @@ def check_writable(
             )
     if problems:
         raise pytest.UsageError("cannot write where the sweep must:\n  " + "\n  ".join(problems))
+
+
+@contextlib.contextmanager
+def before_cells(what: str, path: Path, remedy: str) -> Iterator[None]:
+    """While the sweep gets ready, before any cell starts: an OSError (the disk filled, or
+    the permissions changed, since :func:`check_writable`) is a usage error (exit 4)
+    naming the path and what to do, not an INTERNALERROR. Nothing has run yet, so no
+    table is lost; ``path`` is named when the error itself names none (a full disk
+    fails the write, which has no file name)."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or path
+        raise pytest.UsageError(
+            f"cannot {what}: {where}: {error.strerror or error}; no cell has started: "
+            f"{remedy}, then run again"
+        ) from None
 
 
 def report_problem(path: Path) -> str | None:

@@ -17,7 +17,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +50,7 @@ from pytest_kerascompat.sweep._processes import (
 )
 from pytest_kerascompat.sweep._progress import IMPORTING, Ticker, import_stage, worker_stage
 from pytest_kerascompat.sweep._schedule import CellTimings, start_order
+from pytest_kerascompat.sweep._writable import IN_CACHE, IN_RUNS, before_cells
 
 POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 1.5
@@ -293,15 +294,36 @@ class CellNotStarted:
 
 def run_sweep(
     plans: Sequence[CellPlan], settings: SweepSettings
-) -> Iterator[CellProgress | CellFinished | CellNotStarted]:
+) -> Generator[CellProgress | CellFinished | CellNotStarted, None, None]:
+    """Get the sweep ready now, then run its cells as the events are asked for.
+
+    Ready on this call, not at the first event: a file it cannot write then (run
+    directory, plan, cell package) is a usage error before any cell starts, and the
+    caller, which has no events yet, writes no empty table over the last one.
+    """
+    cellpath = prepare_sweep(plans, settings)
+    return sweep_cells(plans, settings, cellpath)
+
+
+def prepare_sweep(plans: Sequence[CellPlan], settings: SweepSettings) -> Path:
+    """The run directory and plan file, and the cell package for PYTHONPATH."""
+    with before_cells("create the run directory", settings.run_dir, IN_RUNS):
+        settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with before_cells("write the plan of the sweep", settings.plan_file, IN_RUNS):
+        write_plan_file(plans, settings)
+    cellpath_dir = settings.cache_dir / "cellpath"
+    with before_cells("copy the cell package into the cache", cellpath_dir, IN_CACHE):
+        return prepare_cellpath(settings.cache_dir)
+
+
+def sweep_cells(
+    plans: Sequence[CellPlan], settings: SweepSettings, cellpath: Path
+) -> Generator[CellProgress | CellFinished | CellNotStarted, None, None]:
     """Run every cell, ``settings.jobs`` at a time, yielding progress and finished cells.
 
     Cells run in threads (each one mostly waits on its subprocesses); every event is
     yielded on the caller's thread, so pytest's hooks and terminal are only touched there.
     """
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    write_plan_file(plans, settings)
-    cellpath = prepare_cellpath(settings.cache_dir)
     timings = CellTimings(settings.cache_dir)
     ordered = start_order(plans, timings, settings.cache_dir) if settings.jobs > 1 else plans
     # --ff: the cells with last time's failures start first too (a stable sort).
@@ -335,7 +357,9 @@ def run_sweep(
             stopping.set()
             for future in pending:
                 future.cancel()
-            timings.save()
+            unsaved = timings.save()
+    if unsaved:  # every cell is done: a line under them, and the table is whole
+        yield CellProgress("matrix", unsaved)
 
 
 def run_cell_or_file_error(

@@ -29,7 +29,7 @@ from pytest_kerascompat.cell.protocol import (
 )
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import REBUILD_ALL, Settings
-from pytest_kerascompat.env.environments import default_cache_dir
+from pytest_kerascompat.env.environments import default_cache_dir, release_holds
 from pytest_kerascompat.model.notes import Note, plural, pytest_report
 from pytest_kerascompat.model.provenance import RunInfo, command_selection
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
@@ -51,7 +51,12 @@ from pytest_kerascompat.sweep._selection import (
 )
 from pytest_kerascompat.sweep._signals import PLUGIN_NAME as SIGTERM_PLUGIN_NAME
 from pytest_kerascompat.sweep._signals import TerminateAsInterrupt
-from pytest_kerascompat.sweep._writable import check_writable, unwritten_lines
+from pytest_kerascompat.sweep._writable import (
+    IN_RUNS,
+    before_cells,
+    check_writable,
+    unwritten_lines,
+)
 from pytest_kerascompat.sweep.controller import (
     CellFinished,
     CellNotStarted,
@@ -246,12 +251,15 @@ class MatrixSession:
         collect_only = bool(session.config.option.collectonly)
         if collect_only:
             self.write_plans(plans)
+        events = run_sweep(plans, self.sweep_settings(plans))  # a usage error: no table
         try:
-            for event in run_sweep(plans, self.sweep_settings(plans)):
+            for event in events:
                 self.handle(event)
         except NothingMarked as nothing:
             self.nothing_marked = str(nothing)
         finally:
+            events.close()  # the cells stop (if this hook failed) before their holds go
+            release_holds()
             # Written even when interrupted: the finished cells are not lost.
             self.report.sort([plan.name for plan in plans])
             if self.report.run is not None:
@@ -340,7 +348,7 @@ class MatrixSession:
         runs_dir = rootdir / ".kerascompat" / "runs"
         settings = SweepSettings(
             cache_dir=self.cache_dir,
-            run_dir=new_run_dir(runs_dir),
+            run_dir=self.new_run_dir(runs_dir),
             mode=self.mode,
             cwd=Path(self.config.invocation_params.dir),
             user_args=forwarded_options(self.config, self.cells) + self.chosen.selection.common,
@@ -365,6 +373,12 @@ class MatrixSession:
         for cell, note in resumption.notes:
             self.write_progress(cell, note)
         return dataclasses.replace(settings, resume_from=resumption.cells)
+
+    @staticmethod
+    def new_run_dir(runs_dir: Path) -> Path:
+        """The disk filled or permissions changed since the check: a usage error."""
+        with before_cells("create this run's directory", runs_dir, IN_RUNS):
+            return new_run_dir(runs_dir)
 
     def identity(self, plans: list[CellPlan]) -> dict[str, Any]:
         """What the squares depend on besides their plans: the sources under the rootdir
