@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 # Imported here, before any in-process run: pytester removes the modules a run imported
 # once it ends, so a later test's monkeypatch would patch a copy its own run no longer uses.
@@ -233,3 +234,59 @@ def test_the_sweep_gives_up_its_environment_holds_when_it_ends(
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     assert not environments.is_held(envdir), "cache prune may now remove it"
     assert not list(environments.holders_dir(envdir).glob("*.lock")), "the hold file is gone"
+
+
+def test_a_file_list_the_index_cache_cannot_take_is_named_and_the_plan_still_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_kerascompat.plan.index import PackageIndex
+
+    page = {
+        "meta": {"api-version": "1.0"},
+        "name": "fakeflow",
+        "files": [{"filename": "fakeflow-1.0-py3-none-any.whl", "url": "f.whl", "hashes": {}}],
+    }
+
+    def disk_full(path: Path, text: str) -> None:
+        raise no_space()
+
+    monkeypatch.setattr("pytest_kerascompat.plan.index.write_text_atomically", disk_full)
+    index = PackageIndex(
+        tmp_path, index_url="https://i/simple", fetch=lambda url: json.dumps(page).encode()
+    )
+    assert [str(version) for version in index.releases("fakeflow")] == ["1.0"]
+    assert index.cache_problem == (
+        f"file lists of the index not cached: {tmp_path / 'index' / 'fakeflow.json'}: No "
+        "space left on device; they are fetched again next time (free space in the cache, "
+        "or make it writable, to keep them)"
+    )
+
+
+def test_the_sweep_shows_why_the_index_cache_was_not_written_and_goes_on(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_kerascompat.plan.index import PackageIndex
+
+    class UnwritableCache(PackageIndex):
+        """Planning as if the cache had refused a file list (this matrix asks for none)."""
+
+        def __init__(self, cache_dir: Path) -> None:
+            super().__init__(cache_dir, index_url="https://i/simple")
+            self._write_cache(canonicalize_name("fakeflow"), self.project_url("fakeflow"), 0, [])
+
+    def disk_full(path: Path, text: str) -> None:
+        raise no_space()
+
+    monkeypatch.setattr("pytest_kerascompat.plan.index.write_text_atomically", disk_full)
+    monkeypatch.setattr("pytest_kerascompat.sweep.session.PackageIndex", UnwritableCache)
+    cache = project.path / "c"
+    result = project.runpytest("--keras-matrix", f"--keras-cache-dir={cache}")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # as without the line
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(
+        [
+            f"[[]matrix[]] file lists of the index not cached: {cache}/index/fakeflow.json: "
+            "No space left on device; they are fetched again next time*",
+            "*gone*no-interpreter*",
+        ]
+    )

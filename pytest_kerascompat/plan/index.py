@@ -147,6 +147,9 @@ class PackageIndex:
         self._classified: dict[NormalizedName, set[tuple[int, int]]] = {}
         self._fetch_json = fetch or fetch_json
         self._failures: dict[NormalizedName, IndexUnavailable] = {}
+        #: Why a file list could not be cached (the first such), for a line in the sweep's
+        #: output: the logging warning alone is not shown while pytest captures logs.
+        self.cache_problem: str | None = None
 
     def project_url(self, project: str, index_url: str | None = None) -> str:
         return f"{index_url or self.index_url}/{canonicalize_name(project)}/"
@@ -310,10 +313,16 @@ class PackageIndex:
                 for f in files
             ],
         }
+        path = self._cache_path(name, url)
         try:
-            write_text_atomically(self._cache_path(name, url), json.dumps(document) + "\n")
+            write_text_atomically(path, json.dumps(document) + "\n")
         except OSError as exc:
             _log.warning("cannot cache the file list of %s: %s", name, exc)
+            self.cache_problem = self.cache_problem or (
+                f"file lists of the index not cached: {exc.filename or path}: "
+                f"{exc.strerror or exc}; they are fetched again next time (free space in "
+                "the cache, or make it writable, to keep them)"
+            )
 
 
 def pick_interpreter(

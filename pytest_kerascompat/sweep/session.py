@@ -325,11 +325,15 @@ class MatrixSession:
 
     def plan(self) -> list[CellPlan]:
         self.write_progress("matrix", "finding interpreters and resolving cells")
-        return plan_matrix(
+        index = PackageIndex(self.cache_dir)
+        plans = plan_matrix(
             self.matrix,
             PlanOptions(probes=self.settings.probes, pins=self.settings.pins),
-            index=PackageIndex(self.cache_dir),
+            index=index,
         )
+        if index.cache_problem:  # the plans are whole: only the next sweep asks again
+            self.write_progress("matrix", index.cache_problem)
+        return plans
 
     def write_plans(self, plans: list[CellPlan]) -> None:
         """``--collect-only`` shows the plan of each cell before building it: listing a
