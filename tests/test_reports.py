@@ -552,7 +552,7 @@ def test_the_rule_comes_from_the_changes_id_not_from_the_hints_wording() -> None
 def test_the_json_report_keeps_its_fields_and_leaves_the_change_id_out(report: Report) -> None:
     fields = {"cell", "test", "api", "outcome", "message", "duration", "exc_type", "hint"}
     fields |= {"probe", "detail", "rule", "longrepr"}
-    fields |= {"warnings", "warnings_omitted"}
+    fields |= {"warnings", "warnings_omitted", "failed_module"}
     assert all(set(result) == fields for result in json.loads(report.to_json())["results"])
 
 

@@ -106,7 +106,8 @@ RESULT_FIELDS: dict[str, Check] = {
     "test": text,
     "outcome": OUTCOME,
     **dict.fromkeys(
-        ("api", "message", "exc_type", "hint", "detail", "rule", "longrepr"), OPTIONAL_TEXT
+        ("api", "message", "exc_type", "hint", "detail", "rule", "longrepr", "failed_module"),
+        OPTIONAL_TEXT,
     ),
     "duration": OPTIONAL_NUMBER,
     "probe": flag,

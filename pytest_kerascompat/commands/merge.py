@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_kerascompat.commands._report_schema import report_problem
 from pytest_kerascompat.config._validation import CommandError
+from pytest_kerascompat.model.import_failures import spread_import_failures
 from pytest_kerascompat.model.results import SCHEMA_VERSION, CellReport, Report, Result
 
 OUTPUTS = (("json", "json"), ("md", "md"), ("html", "html"), ("junitxml", "junitxml"))
@@ -104,6 +105,7 @@ def merge_reports(paths: Sequence[Path]) -> Report:
             add_cell(merged, cell_sources, cell, path)
         for result in shard.results:
             add_square(merged, square_sources, result, path)
+    spread_import_failures(merged)  # shards of different cells see each other's tests
     merged.sort([cell.name for cell in merged.cells])
     merged.run = merged_run(runs)
     return merged

@@ -104,12 +104,14 @@ class FailureReport:
 
 def failure_reports(report: Report, test: str, cells: list[str]) -> list[FailureReport]:
     """The reports of ``test`` in ``cells``, each distinct text once with its cells, as the
-    folded details of Markdown and HTML show them."""
+    folded details of Markdown and HTML show them. ``test`` may name a module whose failed
+    import its tests' squares stand for in a cell: then the report is that import's."""
     logs = {cell.name: cell.worker_log for cell in report.cells}
     squares = report.squares()
+    stand_ins = {(r.failed_module, r.cell): r for r in report.results if r.failed_module}
     by_text: dict[str, list[str]] = {}
     for cell in cells:
-        square = squares.get((test, cell))
+        square = squares.get((test, cell)) or stand_ins.get((test, cell))
         if square is not None and square.longrepr:
             by_text.setdefault(square.longrepr.rstrip("\n"), []).append(cell)
     return [

@@ -175,6 +175,9 @@ class Result:
     warnings: tuple[WarningSeen, ...] = ()
     #: ...and how many more there were.
     warnings_omitted: int = 0
+    #: The module (or package) whose failed import this square stands for: its test was
+    #: collected in another cell, never here (see ``model/import_failures.py``).
+    failed_module: str | None = None
 
     def __post_init__(self) -> None:
         """Name the scan rule that finds this square's known change, unless one is given.

@@ -86,15 +86,20 @@ def all_rows(report: Report) -> list[Row]:
 
 
 def notable_results(report: Report) -> Iterator[tuple[Result, Note, list[str]]]:
-    """Each distinct non-passing note once, with every cell where it happened."""
+    """Each distinct non-passing note once, with every cell where it happened.
+
+    The squares of a module's tests that stand for its failed import in a cell share
+    one note, named by the module, as the cell saw one failure.
+    """
     groups: dict[tuple[str, Note], list[Result]] = {}
     for result in report.results:
         if result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
             continue
         note = dataclasses.replace(Note.of(result), detail=None)
-        groups.setdefault((result.test, note), []).append(result)
-    for (_, note), results in groups.items():
-        yield results[0], note, [result.cell for result in results]
+        groups.setdefault((result.failed_module or result.test, note), []).append(result)
+    for (label, note), results in groups.items():
+        first = dataclasses.replace(results[0], test=label)
+        yield first, note, list(dict.fromkeys(result.cell for result in results))
 
 
 def run_failures(report: Report) -> list[str]:

@@ -30,6 +30,7 @@ from pytest_kerascompat.cell.protocol import (
 from pytest_kerascompat.config.matrix import Matrix, MatrixError, load_matrix
 from pytest_kerascompat.config.options import REBUILD_ALL, Settings
 from pytest_kerascompat.env.environments import default_cache_dir, release_holds
+from pytest_kerascompat.model.import_failures import spread_import_failures
 from pytest_kerascompat.model.notes import Note, plural, pytest_report
 from pytest_kerascompat.model.provenance import RunInfo, command_selection
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
@@ -261,6 +262,7 @@ class MatrixSession:
             events.close()  # the cells stop (if this hook failed) before their holds go
             release_holds()
             # Written even when interrupted: the finished cells are not lost.
+            self.add_import_failures()
             self.report.sort([plan.name for plan in plans])
             if self.report.run is not None:
                 self.report.run.finish()
@@ -453,15 +455,24 @@ class MatrixSession:
     def record(self, cell: CellReport, results: list[Result]) -> None:
         self.report.cells.append(cell)
         self.report.results.extend(results)
-        hook = self.config.hook
         for result in results:
-            report = test_report(result, cell.worker_log)
-            hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
-            hook.pytest_runtest_logreport(report=report)
-            hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
+            self.log_square(result, cell.worker_log)
         # -q writes each square's letter with no file name before it, so pytest's
         # ensure_newline() would not end that line before the next stage line.
         self.letters_pending = bool(results) and self.config.get_verbosity() < 0
+
+    def log_square(self, result: Result, log: str | None) -> None:
+        report, hook = test_report(result, log), self.config.hook
+        hook.pytest_runtest_logstart(nodeid=report.nodeid, location=report.location)
+        hook.pytest_runtest_logreport(report=report)
+        hook.pytest_runtest_logfinish(nodeid=report.nodeid, location=report.location)
+
+    def add_import_failures(self) -> None:
+        """Once every cell is done: in a cell where a test module failed to import, the
+        tests other cells collected from it get its square, reported as every square is."""
+        logs = {cell.name: cell.worker_log for cell in self.report.cells}
+        for result in spread_import_failures(self.report):
+            self.log_square(result, logs.get(result.cell))
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
