@@ -16,6 +16,7 @@ import pytest
 from pytest_kerascompat.commands.merge import merge_reports
 from pytest_kerascompat.model.import_failures import spread_import_failures
 from pytest_kerascompat.model.results import CellReport, Outcome, Report, Result
+from pytest_kerascompat.report.markdown import square_notes
 from pytest_kerascompat.report.table import notable_results
 
 from .conftest import RESOURCES
@@ -181,6 +182,9 @@ def test_the_derived_squares_make_one_note_named_by_the_module() -> None:
     spread_import_failures(report)
     notes = list(notable_results(report))
     assert [(first.test, where) for first, _, where in notes] == [("tests/test_images.py", ["k3"])]
+    markdown = square_notes(report)
+    assert "Non-passing squares (1)" in markdown
+    assert "pytest's report (k3)" in markdown, "the import's traceback is kept, once"
 
 
 def test_merge_spreads_a_module_square_over_the_tests_another_shard_collected(
