@@ -45,7 +45,7 @@ def test_flows(size):
     assert ImageDataGenerator() is not None
 """
 FINE = "import pytest\n\n@pytest.mark.keras_compat\ndef test_ok():\n    pass\n"
-TESTS = ("test_images.py::test_augments", "test_images.py::test_flows[1]")
+TESTS = tuple(f"test_images.py::{name}" for name in ("test_augments", "test_flows[1]"))
 TESTS += ("test_images.py::test_flows[2]",)
 GONE = "cannot import name 'ImageDataGenerator' from 'keras.preprocessing.image'"
 
