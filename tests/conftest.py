@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ RESOURCES = Path(__file__).parent / "resources"
 
 # Sample user tests for sweeps, not tests of this project.
 collect_ignore = ["resources"]
+
+# Tests stop sweeps with SIGINT as Ctrl-C would. A shell starts background jobs with SIGINT
+# ignored, and a child inherits that, so a suite run in the background (as CI may run it)
+# would wait for a sweep that never hears the signal. A handler, unlike SIG_IGN, is reset
+# to the default in every child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def installed_python37() -> Path | None:

@@ -154,10 +154,10 @@ def test_last_failures_are_rerun_only_in_their_cells_and_within_the_paths_asked(
 
 def test_selection_warning_and_plugin_options_reach_the_cells(pytester: pytest.Pytester) -> None:
     config = pytester.parseconfig(
-        "-k", "fit", "-m", "slow", "-W", "error::UserWarning", "-p", "no:randomly",
+        "-k", "fit", "-m", "slow", "-W", "error:an old way", "-p", "no:randomly",
         "--deselect", "t.py::test_a[plain]", "--deselect", "t.py::test_b",
     )  # fmt: skip
-    common = ("--deselect", "t.py::test_b", "-W", "error::UserWarning", "-p", "no:randomly")
+    common = ("--deselect", "t.py::test_b", "-W", "error:an old way", "-p", "no:randomly")
     assert forwarded_options(config, CELLS, "plain") == (
         "-k", "fit", "-m", "slow", "--deselect", "t.py::test_a", *common,
     )  # fmt: skip
