@@ -136,17 +136,11 @@ def _identify(executable: Path) -> tuple[str, str] | None:
         "import sys, platform; sys.stdout.write('%s %d.%d.%d\\n' % "
         "((platform.python_implementation(),) + tuple(sys.version_info[:3])))"
     )
-    try:
-        completed = subprocess.run(  # noqa: S603
-            [str(executable), "-E", "-S", "-c", script],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=_PROBE_TIMEOUT,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
+    # -E, not -I: Python 2 has no -I, and this must name a Python 2 as what it is.
+    output = _run_script(executable, "-E", script)
+    if output is None:
         return None
-    fields = completed.stdout.decode("utf-8", "replace").strip().split()
+    fields = output.strip().split()
     if len(fields) != 2 or not re.fullmatch(r"\d+\.\d+\.\d+", fields[1]):
         return None
     return fields[0], fields[1]
@@ -337,9 +331,16 @@ def _verify(candidate: _Candidate) -> Interpreter | None:
 
 
 def _probe(executable: Path) -> tuple[str, tuple[int, int, int], str] | None:
+    output = _run_script(executable, "-I", _PROBE)
+    return None if output is None else _parse_probe(output)
+
+
+def _run_script(executable: Path, isolation: str, script: str) -> str | None:
+    """What ``script`` prints under ``executable`` without site-packages, or None when
+    it is no working interpreter (missing, not executable, failing, too slow)."""
     try:
         completed = subprocess.run(  # noqa: S603
-            [str(executable), "-I", "-S", "-c", _PROBE],
+            [str(executable), isolation, "-S", "-c", script],
             capture_output=True,
             stdin=subprocess.DEVNULL,
             timeout=_PROBE_TIMEOUT,
@@ -347,7 +348,7 @@ def _probe(executable: Path) -> tuple[str, tuple[int, int, int], str] | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return _parse_probe(completed.stdout.decode("utf-8", "replace"))
+    return completed.stdout.decode("utf-8", "replace")
 
 
 def _parse_probe(output: str) -> tuple[str, tuple[int, int, int], str] | None:
