@@ -33,11 +33,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_kerascompat.config.matrix import load_matrix
+    from pytest_kerascompat.config.options import default_matrix
     from pytest_kerascompat.env.environments import default_cache_dir
     from pytest_kerascompat.plan.index import PackageIndex
     from pytest_kerascompat.plan.plans import resolve_project
 
-    path = args.matrix_file or default_matrix_file()
+    path = args.matrix_file or default_matrix(Path.cwd())
     matrix = load_matrix(path)
     index = PackageIndex(default_cache_dir())
     project = resolve_project(matrix)
@@ -77,10 +78,3 @@ def no_wheels(cell: CellSpec, index: PackageIndex) -> str:
         f"no Python has wheels of {wanted} on the index; choose releases that publish "
         "wheels, or give the cell a python"
     )
-
-
-def default_matrix_file() -> Path:
-    from pytest_kerascompat.config.options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
-
-    local = Path.cwd() / DEFAULT_MATRIX_NAME
-    return local if local.is_file() else BUNDLED_MATRIX

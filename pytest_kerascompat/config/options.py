@@ -175,33 +175,14 @@ class Option:
         if not self.mirrored:
             group.addoption(self.option, action="store_true", help=self.command_line_help)
             return
+        kwargs: dict[str, Any] = {"dest": self.name, "help": self.command_line_help}
         if self.switch:
-            action = "store_false" if self.negated else "store_true"
-            group.addoption(
-                self.option,
-                dest=self.name,
-                action=action,
-                default=None,
-                help=self.command_line_help,
-            )
-        elif self.value_optional:
-            group.addoption(
-                self.option,
-                dest=self.name,
-                metavar=self.metavar,
-                type=self.parse,
-                nargs="?",
-                const=self.bare,
-                help=self.command_line_help,
-            )
+            kwargs.update(action="store_false" if self.negated else "store_true", default=None)
         else:
-            group.addoption(
-                self.option,
-                dest=self.name,
-                metavar=self.metavar,
-                type=self.parse,
-                help=self.command_line_help,
-            )
+            kwargs.update(metavar=self.metavar, type=self.parse)
+            if self.value_optional:
+                kwargs.update(nargs="?", const=self.bare)
+        group.addoption(self.option, **kwargs)
         parser.addini(self.name, self.ini_help, type="string", default=None)
 
     def value(self, config: pytest.Config) -> Any:

@@ -137,12 +137,9 @@ def verified(report: FixReport, args: argparse.Namespace, cwd: Path, out: TextIO
 
 def load(path: Path | None, cwd: Path) -> Matrix:
     from pytest_kerascompat.config.matrix import load_matrix
-    from pytest_kerascompat.config.options import BUNDLED_MATRIX, DEFAULT_MATRIX_NAME
+    from pytest_kerascompat.config.options import default_matrix
 
-    if path is None:
-        local = cwd / DEFAULT_MATRIX_NAME
-        path = local if local.is_file() else BUNDLED_MATRIX
-    return load_matrix(path)
+    return load_matrix(path or default_matrix(cwd))
 
 
 def matrix_label(matrix: Matrix) -> str:
