@@ -21,11 +21,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
-    """A sweep runs no test in this process: pytest-cov (``--cov`` in ``addopts``) measures
-    in the cells, each into the run directory, so here it would only report "no data
-    collected" and overwrite ``.coverage``. ``--no-cov`` before pytest-cov starts."""
+    """A sweep runs no test in this process, so nothing of the tests' own is loaded here.
+
+    A project's ``conftest.py`` is loaded in each cell, where its imports work: here it
+    would import TensorFlow, which the controller's environment need not have (a Keras
+    project's conftest usually does). pytest-cov (``--cov`` in ``addopts``) measures in the
+    cells, each into the run directory; here it would only report "no data collected"
+    and overwrite ``.coverage``.
+    """
     namespace = early_config.known_args_namespace
     if getattr(namespace, "keras_matrix", False) or getattr(namespace, "keras_probes", False):
+        namespace.noconftest = True
         namespace.no_cov = True
     yield
 

@@ -396,3 +396,25 @@ def test_a_worker_that_dies_after_the_time_limit_records_a_timeout(
     (result,) = report_of(plain_project).results
     assert result.outcome.value == "timeout"
     assert "test_overruns_then_crashes" in (result.detail or "")
+
+
+def test_a_conftest_that_imports_what_only_the_cells_have_runs_in_the_cells_only(
+    pytester: pytest.Pytester, cache_dir: Path
+) -> None:
+    """As a Keras project's conftest imports TensorFlow, which the controller lacks."""
+    pytester.path.joinpath("matrix.yaml").write_text(
+        'cells:\n  - name: plain\n    python: "3.11"\n    packages: ["tomli-w"]\n'
+    )
+    pytester.makeconftest(
+        "import pytest, tomli_w\n\n"
+        "@pytest.fixture\ndef dumped():\n    return tomli_w.dumps({'a': 1})\n"
+    )
+    pytester.makepyfile(
+        test_uses=(
+            "import pytest\n\n@pytest.mark.keras_compat\n"
+            "def test_uses_the_conftest(dumped):\n    assert dumped == 'a = 1\\n'\n"
+        )
+    )
+    result = sweep(pytester, cache_dir)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert squares(report_of(pytester), "plain") == {"test_uses_the_conftest": "passed"}
